@@ -1,0 +1,35 @@
+// Verification of HTTP(S) notifications (NOTIFY.md). Pure: the HTTP endpoint lives in src/notify.
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "alipaymsg/crypto.h"
+#include "alipaymsg/params.h"
+#include "alipaymsg/status.h"
+
+namespace alipaymsg {
+
+struct NotifyKeys {
+  const PublicKey* alipay_public_key = nullptr;           // key mode (or the default cert's key)
+  std::map<std::string, PublicKey> alipay_keys_by_cert_sn;  // cert mode: alipay_cert_sn -> key
+};
+
+struct VerifiedNotification {
+  Params params;           // form-decoded once
+  std::string notify_id;   // the idempotency key
+  std::string app_id;
+  std::string msg_method;  // empty for classic trade notifications
+  std::string notify_type;
+  std::string biz_content; // raw text (still encrypted when encrypt_type=AES)
+  std::string sign_content;  // the content that verified
+};
+
+// Decodes the form body once, then verifies: sign content with sign_type, then without; empty values
+// skipped (Java), then kept (Node); RSA/RSA2 by sign_type (default RSA2); bytes in `charset`
+// (UTF-8 default, GBK). In cert mode `alipay_cert_sn` picks the key; an unknown SN is an error
+// naming it. Ok result only when a signature verified.
+Result<VerifiedNotification> VerifyNotification(std::string_view form_body, const NotifyKeys& keys);
+
+}  // namespace alipaymsg
