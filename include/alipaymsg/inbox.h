@@ -1,0 +1,131 @@
+// The inbox: a durable store keyed by (app_id, msg_id) that makes processing idempotent.
+// Every verified message is committed here before it is acked; dispatch reads from here.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "alipaymsg/status.h"
+
+namespace alipaymsg {
+
+// A verified message as received (WebSocket CONSUME or HTTP notification).
+struct InboundMessage {
+  std::string app_id;
+  std::string msg_id;        // x-msgId, or notify_id for HTTP notifications
+  std::string msg_api;       // msgApi / msg_method (notify_type for classic trade notifications)
+  std::string biz_content;   // raw JSON text, exactly as on the wire
+  std::string channel;       // "websocket" or "http"
+  int64_t received_at_ms = 0;
+};
+
+// A message that failed verification: kept for audit, never dispatched.
+struct RejectedMessage {
+  std::string app_id;
+  std::string msg_id;
+  std::string msg_api;
+  std::string reason;        // why it was rejected (no key material)
+  std::string raw_frame;     // the frame or form body as received
+  std::string channel;
+  int64_t received_at_ms = 0;
+};
+
+enum class StoreOutcome {
+  kNew,        // first time seen: will be dispatched
+  kDuplicate,  // already in the inbox (redelivery): ack SUCCESS, do not dispatch again
+};
+
+enum class MessageState {
+  kPending,    // waiting for (its next) dispatch attempt
+  kInFlight,   // claimed by a dispatcher
+  kDone,
+  kDead,       // gave up after N attempts, or rejected by the handler
+  kUnhandled,  // no handler for its msgApi
+};
+std::string_view ToString(MessageState state);
+
+struct StoredMessage {
+  InboundMessage message;
+  MessageState state = MessageState::kPending;
+  int attempts = 0;            // dispatch attempts so far
+  int delivery_count = 1;      // times the message arrived (1 + redeliveries seen)
+  int64_t next_attempt_at_ms = 0;
+  int64_t updated_at_ms = 0;
+  std::string last_error;
+};
+
+// The result of one dispatch attempt, as the inbox records it.
+struct DispatchResult {
+  enum class Kind { kDone, kRetry, kDead, kUnhandled } kind = Kind::kDone;
+  int64_t retry_at_ms = 0;     // for kRetry
+  std::string error;           // for kRetry / kDead / kUnhandled
+};
+
+struct InboxStats {
+  int64_t pending = 0, in_flight = 0, done = 0, dead = 0, unhandled = 0, rejected = 0;
+  int64_t duplicates = 0;      // redeliveries absorbed since the inbox was created
+};
+
+// A transaction of the inbox's own database, handed to code that must commit atomically with the
+// inbox (e.g. a handler recording its effect, or a sink's progress). native() is the sqlite3* of a
+// SqliteInbox.
+class InboxTransaction {
+ public:
+  virtual ~InboxTransaction() = default;
+  virtual void* native() = 0;
+};
+
+class Inbox {
+ public:
+  using StoreCallback = std::function<void(Result<std::vector<StoreOutcome>>)>;
+
+  virtual ~Inbox() = default;
+
+  // Queues `batch` for the next group commit (one transaction and one fsync for everything queued
+  // together) and calls `done` after the commit, on the inbox's writer thread, with one outcome per
+  // message in order. Only after `done` reports kNew/kDuplicate may a message be acked SUCCESS.
+  virtual void StoreAsync(std::vector<InboundMessage> batch, StoreCallback done) = 0;
+  // Synchronous convenience over StoreAsync.
+  virtual Result<std::vector<StoreOutcome>> Store(std::vector<InboundMessage> batch) = 0;
+
+  virtual Status RecordRejected(const RejectedMessage& rejected) = 0;
+
+  // Claims up to `max` messages due for dispatch (pending with next_attempt_at_ms <= now),
+  // marking them in flight. In-flight messages left by a crash become pending again on open.
+  virtual Result<std::vector<StoredMessage>> Claim(int max, int64_t now_ms) = 0;
+
+  // Records a dispatch result. `in_transaction`, when given, runs inside the same transaction
+  // (its error aborts both), so a handler's effect and "done" commit together or not at all.
+  virtual Status Complete(const std::string& app_id, const std::string& msg_id,
+                          const DispatchResult& result, int64_t now_ms,
+                          const std::function<Status(InboxTransaction&)>& in_transaction = {}) = 0;
+
+  // Puts dead and unhandled messages (or just the given one) back to pending. Returns how many.
+  virtual Result<int> Replay(std::optional<std::string> app_id, std::optional<std::string> msg_id,
+                             int64_t now_ms) = 0;
+
+  virtual Result<std::optional<StoredMessage>> Get(const std::string& app_id,
+                                                   const std::string& msg_id) = 0;
+  // Most recent first; `state` filters when given.
+  virtual Result<std::vector<StoredMessage>> List(std::optional<MessageState> state, int limit) = 0;
+  virtual Result<InboxStats> Stats() = 0;
+
+  // Flushes queued stores and stops the writer thread. Idempotent.
+  virtual void Close() = 0;
+};
+
+struct SqliteInboxOptions {
+  int max_batch = 512;             // messages per group commit at most
+  int max_queued = 8192;           // StoreAsync beyond this blocks the caller (backpressure)
+  bool synchronous_full = true;    // fsync per commit (durability); false only for benchmarks
+};
+
+// Opens (creating if needed) a SQLite inbox in WAL mode at `path`.
+Result<std::unique_ptr<Inbox>> OpenSqliteInbox(const std::string& path,
+                                               const SqliteInboxOptions& options = {});
+
+}  // namespace alipaymsg
