@@ -1,0 +1,18 @@
+// Subcommands of the alipay-msg CLI. Each Add* registers its subcommand; the callback it installs
+// sets the process exit code through `exit_code` (0 ok, 1 "no" answer such as an invalid
+// signature, 2 bad arguments or unreadable files).
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace alipaymsg::cli {
+
+void AddCryptoCommands(CLI::App& app, int& exit_code);
+#ifdef ALIPAYMSG_CLI_WITH_DAEMON
+void AddDaemonCommands(CLI::App& app, int& exit_code);
+#endif
+
+// Prints "alipay-msg: <message>" on stderr, one line.
+void PrintError(const std::string& message);
+
+}  // namespace alipaymsg::cli
