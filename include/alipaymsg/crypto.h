@@ -33,8 +33,12 @@ class PrivateKey {
 
  private:
   explicit PrivateKey(std::shared_ptr<void> key) : key_(std::move(key)) {}
+  PrivateKey(std::shared_ptr<void> key, std::shared_ptr<const void> prepared)
+      : key_(std::move(key)), prepared_(std::move(prepared)) {}
   friend struct KeyAccess;
   std::shared_ptr<void> key_;  // EVP_PKEY, freed with EVP_PKEY_free
+  // Signing contexts initialised once at load and copied per call (crypto-internal).
+  std::shared_ptr<const void> prepared_;
 };
 
 // A public key: SubjectPublicKeyInfo or PKCS#1 RSAPublicKey, PEM or bare base64. FromText also
@@ -52,8 +56,12 @@ class PublicKey {
 
  private:
   explicit PublicKey(std::shared_ptr<void> key) : key_(std::move(key)) {}
+  PublicKey(std::shared_ptr<void> key, std::shared_ptr<const void> prepared)
+      : key_(std::move(key)), prepared_(std::move(prepared)) {}
   friend struct KeyAccess;
   std::shared_ptr<void> key_;  // EVP_PKEY
+  // Verification contexts initialised once at load and copied per call (crypto-internal).
+  std::shared_ptr<const void> prepared_;
 };
 
 // Signs the bytes of `content` (UTF-8 text) re-encoded in `charset` ("UTF-8", "GBK", ...;
@@ -80,7 +88,7 @@ Result<std::string> Base64Decode(std::string_view text);
 // Lowercase hex MD5 of the bytes, 32 characters.
 std::string Md5Hex(std::string_view bytes);
 
-// AES-CBC, zero IV, PKCS#7, key = base64 of 16 or 32 bytes (AES-128 / AES-256); ciphertext in base64.
+// AES-CBC, zero IV, PKCS#7, key = base64 of 16, 24 or 32 bytes (AES-128/192/256); ciphertext in base64.
 Result<std::string> AesEncrypt(std::string_view key_base64, std::string_view plaintext);
 Result<std::string> AesDecrypt(std::string_view key_base64, std::string_view ciphertext_base64);
 
