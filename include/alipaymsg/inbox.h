@@ -68,6 +68,8 @@ struct DispatchResult {
 struct InboxStats {
   int64_t pending = 0, in_flight = 0, done = 0, dead = 0, unhandled = 0, rejected = 0;
   int64_t duplicates = 0;      // redeliveries absorbed since the inbox was created
+  int64_t commits = 0;         // write transactions (group commits) since this Inbox was opened
+  int64_t stored = 0;          // messages passed to Store/StoreAsync since this Inbox was opened
 };
 
 // A transaction of the inbox's own database, handed to code that must commit atomically with the
@@ -98,6 +100,19 @@ class Inbox {
   // marking them in flight. In-flight messages left by a crash become pending again on open.
   virtual Result<std::vector<StoredMessage>> Claim(int max, int64_t now_ms) = 0;
 
+  // Claims one given message if it is pending, due or not (a dispatch requested right now, e.g. for
+  // ack mode after-handle). nullopt when it is absent or not pending (done, dead, in flight, ...).
+  // Stores that cannot claim a single message return an error (the default).
+  virtual Result<std::optional<StoredMessage>> ClaimOne(const std::string& app_id,
+                                                        const std::string& msg_id, int64_t now_ms) {
+    (void)app_id, (void)msg_id, (void)now_ms;
+    return Status(StatusCode::kUnavailable, "this inbox cannot claim a single message");
+  }
+
+  // The earliest next_attempt_at_ms among pending messages (nullopt: none pending, or the store
+  // cannot tell cheaply, the default); a dispatcher sleeps until then instead of polling.
+  virtual Result<std::optional<int64_t>> NextDueMs() { return std::optional<int64_t>(); }
+
   // Records a dispatch result. `in_transaction`, when given, runs inside the same transaction
   // (its error aborts both), so a handler's effect and "done" commit together or not at all.
   virtual Status Complete(const std::string& app_id, const std::string& msg_id,
@@ -122,9 +137,13 @@ struct SqliteInboxOptions {
   int max_batch = 512;             // messages per group commit at most
   int max_queued = 8192;           // StoreAsync beyond this blocks the caller (backpressure)
   bool synchronous_full = true;    // fsync per commit (durability); false only for benchmarks
+  int busy_timeout_ms = 5000;      // waits this long for another process's lock (e.g. the CLI)
 };
 
-// Opens (creating if needed) a SQLite inbox in WAL mode at `path`.
+// Opens (creating if needed) a SQLite inbox in WAL mode at `path`. The first process to open it
+// becomes its owner (an advisory lock on `path`.lock, released by the kernel if the process dies) and
+// turns in-flight messages left by a crash back into pending; later openers (e.g. the CLI inspecting a
+// running daemon's inbox) leave them alone. Synchronous calls may be made from a StoreCallback.
 Result<std::unique_ptr<Inbox>> OpenSqliteInbox(const std::string& path,
                                                const SqliteInboxOptions& options = {});
 

@@ -1,0 +1,93 @@
+// SqliteInbox: the Inbox on one SQLite file in WAL mode.
+//
+// Every write (store, claim, complete, replay, audit) goes through one writer thread that owns the
+// writing connection. It drains whatever is queued (up to max_batch messages) into one transaction,
+// each request inside its own savepoint so one failing request does not sink the others, commits
+// once (one fsync with synchronous=FULL), then runs the callbacks. Writes are therefore serialised
+// by construction (no SQLITE_BUSY between our own connections) and grouped under load. Reads
+// (Get, List, Stats, NextDueMs) use a second connection, which WAL lets run beside the writer.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "alipaymsg/inbox.h"
+#include "inbox/sqlite_db.h"
+
+namespace alipaymsg::inbox {
+
+class SqliteInbox final : public Inbox {
+ public:
+  static Result<std::unique_ptr<Inbox>> Open(const std::string& path,
+                                             const SqliteInboxOptions& options);
+  ~SqliteInbox() override;
+
+  void StoreAsync(std::vector<InboundMessage> batch, StoreCallback done) override;
+  Result<std::vector<StoreOutcome>> Store(std::vector<InboundMessage> batch) override;
+  Status RecordRejected(const RejectedMessage& rejected) override;
+  Result<std::vector<StoredMessage>> Claim(int max, int64_t now_ms) override;
+  Result<std::optional<StoredMessage>> ClaimOne(const std::string& app_id,
+                                                const std::string& msg_id,
+                                                int64_t now_ms) override;
+  Result<std::optional<int64_t>> NextDueMs() override;
+  Status Complete(const std::string& app_id, const std::string& msg_id,
+                  const DispatchResult& result, int64_t now_ms,
+                  const std::function<Status(InboxTransaction&)>& in_transaction) override;
+  Result<int> Replay(std::optional<std::string> app_id, std::optional<std::string> msg_id,
+                     int64_t now_ms) override;
+  Result<std::optional<StoredMessage>> Get(const std::string& app_id,
+                                           const std::string& msg_id) override;
+  Result<std::vector<StoredMessage>> List(std::optional<MessageState> state, int limit) override;
+  Result<InboxStats> Stats() override;
+  void Close() override;
+
+ private:
+  // One queued write. `apply` runs inside the group transaction (in its own savepoint, rolled back
+  // when it fails); `finish` runs after the commit with apply's status, or the commit's failure.
+  struct WriteOp {
+    int64_t weight = 1;       // messages, for batching and backpressure
+    bool is_store = false;
+    std::function<Status(Db&)> apply;
+    std::function<void(const Status&)> finish;
+  };
+
+  SqliteInbox(std::string path, SqliteInboxOptions options);
+  WriteOp MakeStoreOp(std::vector<InboundMessage> batch, StoreCallback done);
+  Status Initialize();
+  void WriterLoop();
+  void CommitGroup(std::vector<WriteOp>& ops);
+  // Runs `apply` as a write and waits for its commit. On the writer thread itself (a callback calling
+  // back into the inbox) the write runs at once as its own transaction.
+  Status RunWrite(std::function<Status(Db&)> apply);
+  bool OnWriterThread() const { return std::this_thread::get_id() == writer_id_.load(); }
+
+  const std::string path_;
+  const SqliteInboxOptions options_;
+  int lock_fd_ = -1;
+  bool owner_ = false;
+
+  std::unique_ptr<Db> writer_db_;  // only the writer thread (or Initialize) touches it
+  std::mutex reader_mu_;
+  std::unique_ptr<Db> reader_db_;  // guarded by reader_mu_
+
+  std::mutex mu_;
+  std::condition_variable work_cv_;
+  std::condition_variable space_cv_;
+  std::deque<WriteOp> queue_;
+  int64_t uncommitted_messages_ = 0;  // queued or being committed, for backpressure
+  bool closing_ = false;
+  std::thread writer_;
+  std::atomic<std::thread::id> writer_id_{};
+
+  std::atomic<int64_t> commits_{0};
+  std::atomic<int64_t> stored_{0};
+};
+
+}  // namespace alipaymsg::inbox
