@@ -1,0 +1,104 @@
+// alipay-msgd's configuration: a YAML file (the `alipay:` block of a Spring application.yml pastes
+// in as is), then ALIPAY_* environment variables on top. Every error names the file, the line and
+// the key; relative paths are resolved against the config file's directory.
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "alipaymsg/credentials.h"
+#include "alipaymsg/status.h"
+
+namespace alipaymsg {
+
+// Where a value came from, for messages: "config.yaml:7" or "environment ALIPAY_SIGN_TYPE".
+struct ConfigSource {
+  std::string where;  // "config.yaml:7", "environment"
+  std::string key;    // "alipay.sign-type", "ALIPAY_SIGN_TYPE"
+  std::string ToString() const { return where + ": " + key; }
+};
+
+struct AppConfig {
+  CredentialsConfig credentials;          // paths absolute
+  std::string server_host = "openchannel.alipay.com";  // host[:port]
+  bool ssl = true;
+  std::string ca_file;                    // extra CA bundle (absolute), empty = system store only
+  std::string key_name;                   // "alipay" or "apps[1]" (for messages)
+  int line = 0;                           // 1-based line of the app block (0: unknown)
+  bool cert_mode() const { return !credentials.app_cert_path.empty(); }
+};
+
+enum class AckMode { kAfterStore, kAfterHandle };
+std::string_view ToString(AckMode mode);
+
+struct SinkConfig {
+  enum class Kind { kJsonl, kExec, kWebhook };
+  Kind kind = Kind::kJsonl;
+  std::vector<std::string> match;          // "*", "prefix.*" or an exact msgApi; any may match
+  std::string jsonl_path;                  // kJsonl (absolute)
+  std::vector<std::string> exec_argv;      // kExec: argv[0] absolute, no shell
+  std::string webhook_url;                 // kWebhook: http://host[:port]/path
+  std::map<std::string, std::string> webhook_headers;
+  int timeout_ms = 30000;                  // kExec / kWebhook: per run
+  int concurrency = 4;                     // kExec / kWebhook: runs at once
+  std::string key_name;                    // "sinks[0]"
+  int line = 0;
+};
+std::string_view ToString(SinkConfig::Kind kind);
+
+// Redelivery of failed sink runs (exec / webhook): backoff doubling from initial to max, then dead.
+struct RetryConfig {
+  int max_attempts = 10;
+  int initial_backoff_ms = 1000;
+  int max_backoff_ms = 300000;
+};
+
+struct LogConfig {
+  std::string level = "info";   // trace, debug, info, warn, error, off
+  std::string format = "text";  // text or json
+  std::string file;             // empty = stderr; reopened on SIGHUP
+};
+
+struct DaemonConfig {
+  std::string path;                 // the config file, as given
+  std::vector<AppConfig> apps;      // at least one
+  std::string inbox_path;           // absolute
+  AckMode ack = AckMode::kAfterStore;
+  std::vector<SinkConfig> sinks;    // first match wins
+  RetryConfig retry;
+  int dispatch_concurrency = 8;
+  std::string admin_host;           // empty = no admin server
+  int admin_port = 0;
+  LogConfig log;
+  int shutdown_timeout_ms = 10000;  // SIGTERM: drain at most this long
+  std::vector<std::string> warnings;  // "config.yaml:12: alpay: unknown key (did you mean alipay?)"
+};
+
+struct ConfigFinding {
+  enum class Severity { kError, kWarning, kOk };
+  Severity severity = Severity::kError;
+  std::string message;  // "config.yaml:7: alipay.sign-type: "RSA3" is not one of RSA2, RSA, SM2"
+};
+std::string_view ToString(ConfigFinding::Severity severity);
+
+using Environment = std::map<std::string, std::string>;
+// The ALIPAY_* variables of this process.
+Environment ProcessEnvironment();
+
+// Parses `yaml` as if read from `path` (relative paths resolve against its directory), applies the
+// environment overrides, validates. Fails with every error found, one per line.
+Result<DaemonConfig> ParseDaemonConfig(std::string_view yaml, const std::string& path,
+                                       const Environment& env = {});
+Result<DaemonConfig> LoadDaemonConfig(const std::string& path, const Environment& env = {});
+
+// What `alipay-msg check-config FILE` reports: the config errors and warnings, then per app the
+// key/cert self-test (Credentials::Load: formats, pairing, certificate SNs), the inbox directory and
+// the sinks' files and programs. No error findings = the daemon would start.
+std::vector<ConfigFinding> CheckDaemonConfig(const std::string& path, const Environment& env = {});
+
+// The environment variables honoured (for --help and the README), e.g. "ALIPAY_APP_ID".
+std::vector<std::string> ConfigEnvironmentVariables();
+
+}  // namespace alipaymsg

@@ -1,0 +1,73 @@
+// The config parser's state, shared by config.cpp (YAML walking, environment) and
+// config_validate.cpp (turning raw values into a DaemonConfig).
+#pragma once
+
+#include <yaml-cpp/yaml.h>
+
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "alipaymsg/daemon_config.h"
+#include "daemon/config_keys.h"
+
+namespace alipaymsg::daemon {
+
+class ConfigParser {
+ public:
+  ConfigParser(std::string file, const Environment& env);
+  Result<DaemonConfig> Run(std::string_view yaml);
+
+  // A scalar setting and where it came from.
+  struct Value {
+    std::string text;
+    std::string where;  // "config.yaml:7" or "environment"
+    std::string key;    // "alipay.sign-type" or "ALIPAY_SIGN_TYPE"
+    bool from_env = false;
+  };
+
+ private:
+  struct RawApp {
+    std::string name;   // "alipay" or "apps[0]"
+    std::string where;  // where the block starts
+    int line = 0;
+    std::map<std::string, Value> fields;  // canonical key -> value
+  };
+  using KeyFn = std::function<void(const YAML::Node&, const YAML::Node&, const std::string&)>;
+
+  std::string Where(const YAML::Node& node) const;
+  void Error(const Value& v, const std::string& message);
+  void Warn(const Value& v, const std::string& message);
+  std::optional<Value> Scalar(const YAML::Node& key, const YAML::Node& value, const std::string& key_name);
+  void ForEachKey(const YAML::Node& map, const std::string& prefix, const std::vector<KeySpec>* specs,
+                  const KeyFn& on_key);
+  std::string ResolvePath(const Value& v) const;
+  std::string ExistingFile(const Value& v);
+  std::optional<int> Int(const Value& v, int min, int max);
+  std::optional<bool> Bool(const Value& v);
+
+  void ParseTop(const YAML::Node& root, DaemonConfig& config);
+  void ParseAppBlock(const YAML::Node& key, const YAML::Node& block, const std::string& name);
+  void ParseSinks(const YAML::Node& key, const YAML::Node& list, DaemonConfig& config);
+  void ParseSink(const YAML::Node& item, const std::string& name, DaemonConfig& config);
+  void ParseSection(const YAML::Node& key, const YAML::Node& value, const std::string& name,
+                    const std::vector<KeySpec>& specs, const std::function<void(const std::string&, const Value&)>& on);
+  void ApplyEnvironment();
+  void ApplyGlobal(const std::string& normalized, const Value& v, DaemonConfig& config);
+  void ValidateApp(const RawApp& raw, DaemonConfig& config);
+
+  std::string file_;
+  std::filesystem::path base_dir_;
+  const Environment& env_;
+  std::vector<std::string> errors_;
+  std::vector<std::string> warnings_;
+  std::vector<RawApp> apps_;
+  // Global settings by normalized "section + key" ("inboxpath", "retrymaxattempts"): the YAML's,
+  // then the environment's on top.
+  std::map<std::string, Value> globals_;
+};
+
+}  // namespace alipaymsg::daemon

@@ -1,0 +1,502 @@
+// From raw values to a DaemonConfig: the top-level sections, sinks and per-app checks.
+#include <unistd.h>
+
+#include <algorithm>
+#include <climits>
+#include <cstdlib>
+#include <filesystem>
+#include <set>
+
+#include "daemon/config_internal.h"
+
+namespace alipaymsg::daemon {
+namespace {
+
+namespace fs = std::filesystem;
+
+KeySpec Key(std::string canonical) {
+  std::string normalized = NormalizeKey(canonical);
+  return KeySpec{std::move(canonical), {std::move(normalized)}};
+}
+
+const std::vector<KeySpec>& TopKeys() {
+  static const std::vector<KeySpec> keys = {
+      Key("alipay"), Key("apps"),  Key("inbox"), Key("ack"),      Key("sinks"),
+      Key("admin"),  Key("log"),   Key("retry"), Key("dispatch"), Key("shutdown-timeout-ms")};
+  return keys;
+}
+const std::vector<KeySpec>& SinkKeys() {
+  static const std::vector<KeySpec> keys = {Key("match"),      Key("jsonl"),      Key("exec"),
+                                            Key("webhook"),    Key("timeout-ms"), Key("concurrency")};
+  return keys;
+}
+const std::vector<KeySpec>& WebhookKeys() {
+  static const std::vector<KeySpec> keys = {Key("url"), Key("headers")};
+  return keys;
+}
+const std::vector<KeySpec>& SectionKeys(const std::string& section) {
+  static const std::map<std::string, std::vector<KeySpec>> sections = {
+      {"inbox", {Key("path")}},
+      {"admin", {Key("listen")}},
+      {"log", {Key("level"), Key("format"), Key("file")}},
+      {"retry", {Key("max-attempts"), Key("initial-backoff-ms"), Key("max-backoff-ms")}},
+      {"dispatch", {Key("concurrency")}},
+  };
+  return sections.at(section);
+}
+
+std::string Quote(std::string_view s) { return "\"" + std::string(s) + "\""; }
+
+std::string Upper(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
+
+bool IsLoopbackHost(std::string_view host_port) {
+  std::string_view host = host_port.substr(0, host_port.rfind(':'));
+  return host == "localhost" || host.starts_with("127.") || host.starts_with("[::1]");
+}
+
+bool IsExecutableFile(const fs::path& p) {
+  std::error_code ec;
+  return fs::is_regular_file(p, ec) && access(p.c_str(), X_OK) == 0;
+}
+
+constexpr const char* kCertKeys[] = {"app-cert-public-key-path", "alipay-cert-public-key-path",
+                                     "alipay-root-cert-path"};
+
+}  // namespace
+
+Result<DaemonConfig> ConfigParser::Run(std::string_view yaml) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(yaml));
+  } catch (const YAML::Exception& e) {
+    std::string where = file_;
+    if (!e.mark.is_null()) where += ":" + std::to_string(e.mark.line + 1);
+    return ParseError(where + ": not valid YAML: " + e.msg);
+  }
+  DaemonConfig config;
+  config.path = file_;
+  config.inbox_path = (base_dir_ / "alipay-msg.db").lexically_normal().string();
+  if (root.IsMap()) {
+    ParseTop(root, config);
+  } else if (!root.IsNull()) {
+    errors_.push_back(file_ + ":1: the config must be a map of settings (alipay:, inbox:, sinks:, ...)");
+  }
+  ApplyEnvironment();
+  for (const auto& [name, value] : globals_) ApplyGlobal(name, value, config);
+
+  if (apps_.empty() && errors_.empty()) {
+    errors_.push_back(file_ + ": no app configured: add an alipay: block (app-id, sign-type, key paths) "
+                      "or an apps: list, or set ALIPAY_APP_ID and the ALIPAY_*_PATH variables");
+  }
+  for (const RawApp& raw : apps_) ValidateApp(raw, config);
+  std::map<std::string, std::string> seen_ids;
+  for (const AppConfig& app : config.apps) {
+    auto [it, inserted] = seen_ids.emplace(app.credentials.app_id, app.key_name);
+    if (!inserted) {
+      errors_.push_back(file_ + ":" + std::to_string(app.line) + ": " + app.key_name + ".app-id: " +
+                        Quote(app.credentials.app_id) + " is already used by " + it->second);
+    }
+  }
+  if (config.retry.initial_backoff_ms > config.retry.max_backoff_ms) {
+    errors_.push_back(file_ + ": retry.initial-backoff-ms (" + std::to_string(config.retry.initial_backoff_ms) +
+                      ") is larger than retry.max-backoff-ms (" + std::to_string(config.retry.max_backoff_ms) + ")");
+  }
+  if (config.sinks.empty() && errors_.empty()) {
+    warnings_.push_back(file_ + ": sinks: none configured; messages are stored in the inbox and marked "
+                        "unhandled (replay them later with alipay-msg inbox replay)");
+  }
+  if (!errors_.empty()) {
+    // Top to bottom through the file; environment errors after.
+    auto line_of = [&](const std::string& e) -> long {
+      if (!e.starts_with(file_ + ":")) return LONG_MAX;
+      return std::strtol(e.c_str() + file_.size() + 1, nullptr, 10);
+    };
+    std::stable_sort(errors_.begin(), errors_.end(),
+                     [&](const std::string& a, const std::string& b) { return line_of(a) < line_of(b); });
+    std::string all;
+    for (const std::string& e : errors_) all += (all.empty() ? "" : "\n") + e;
+    return InvalidArgument(all);
+  }
+  config.warnings = warnings_;
+  return config;
+}
+
+void ConfigParser::ParseTop(const YAML::Node& root, DaemonConfig& config) {
+  const YAML::Node* alipay_key = nullptr;
+  YAML::Node alipay_key_copy;
+  ForEachKey(root, "", &TopKeys(), [&](const YAML::Node& k, const YAML::Node& v, const std::string& name) {
+    const KeySpec* spec = FindKey(TopKeys(), name);
+    if (!spec) {
+      warnings_.push_back(Where(k) + ": " + name + ": unknown key, ignored" + DidYouMean(TopKeys(), name));
+      return;
+    }
+    const std::string& key = spec->canonical;
+    if (key == "alipay") {
+      alipay_key_copy = k;
+      alipay_key = &alipay_key_copy;
+      ParseAppBlock(k, v, name);
+    } else if (key == "apps") {
+      if (alipay_key) {
+        errors_.push_back(Where(k) + ": " + name + ": the config has both alipay: (line " +
+                          std::to_string(alipay_key->Mark().line + 1) +
+                          ") and apps:; use alipay: for one app or apps: for a list");
+        return;
+      }
+      if (!v.IsSequence() || v.size() == 0) {
+        errors_.push_back(Where(k) + ": " + name + ": expected a list of app blocks (- app-id: ...)");
+        return;
+      }
+      for (size_t i = 0; i < v.size(); ++i) {
+        const YAML::Node item = v[i];
+        const YAML::Node at = item.IsMap() && item.begin() != item.end() ? YAML::Node((*item.begin()).first) : k;
+        ParseAppBlock(at, item, name + "[" + std::to_string(i) + "]");
+      }
+    } else if (key == "sinks") {
+      ParseSinks(k, v, config);
+    } else if (key == "ack" || key == "shutdown-timeout-ms") {
+      if (auto value = Scalar(k, v, name)) globals_[NormalizeKey(key)] = *value;
+    } else {
+      ParseSection(k, v, name, SectionKeys(key), [&](const std::string& sub, const Value& value) {
+        globals_[NormalizeKey(key) + NormalizeKey(sub)] = value;
+      });
+    }
+  });
+  if (alipay_key) {  // `apps:` may come before `alipay:`
+    size_t lists = 0;
+    for (const RawApp& app : apps_) lists += app.name.starts_with("apps[") ? 1 : 0;
+    if (lists > 0) {
+      errors_.push_back(Where(*alipay_key) + ": alipay: the config has both alipay: and apps:; use "
+                        "alipay: for one app or apps: for a list");
+    }
+  }
+}
+
+// A section map (inbox, admin, log, retry, dispatch); `inbox: PATH` and `admin: HOST:PORT` shorthand.
+void ConfigParser::ParseSection(const YAML::Node& key, const YAML::Node& value, const std::string& name,
+                                const std::vector<KeySpec>& specs,
+                                const std::function<void(const std::string&, const Value&)>& on) {
+  if (value.IsScalar() && (name == "inbox" || name == "admin")) {
+    on(specs[0].canonical, Value{value.Scalar(), Where(key), name, false});
+    return;
+  }
+  if (!value.IsMap()) {
+    std::string keys;
+    for (const KeySpec& s : specs) keys += (keys.empty() ? "" : ", ") + s.canonical;
+    errors_.push_back(Where(key) + ": " + name + ": expected a map with " + keys);
+    return;
+  }
+  ForEachKey(value, name, &specs, [&](const YAML::Node& k, const YAML::Node& v, const std::string& key_name) {
+    const KeySpec* spec = FindKey(specs, k.Scalar());
+    if (!spec) {
+      warnings_.push_back(Where(k) + ": " + key_name + ": unknown key, ignored" + DidYouMean(specs, k.Scalar()));
+      return;
+    }
+    if (auto scalar = Scalar(k, v, key_name)) on(spec->canonical, *scalar);
+  });
+}
+
+void ConfigParser::ApplyGlobal(const std::string& name, const Value& v, DaemonConfig& config) {
+  if (name == "inboxpath") {
+    if (v.text.empty()) return Error(v, "is empty");
+    config.inbox_path = ResolvePath(v);
+  } else if (name == "ack") {
+    const std::string mode = NormalizeKey(v.text);
+    if (mode == "afterstore") config.ack = AckMode::kAfterStore;
+    else if (mode == "afterhandle") config.ack = AckMode::kAfterHandle;
+    else Error(v, Quote(v.text) + " is not one of after-store, after-handle");
+  } else if (name == "adminlisten") {
+    std::string why;
+    size_t colon = v.text.rfind(':');
+    int port = -1;
+    if (colon == std::string::npos || colon == 0) {
+      Error(v, Quote(v.text) + " is not host:port (e.g. 127.0.0.1:9464)");
+      return;
+    }
+    Value port_value{v.text.substr(colon + 1), v.where, v.key, v.from_env};
+    size_t errors_before = errors_.size();
+    if (auto p = Int(port_value, 0, 65535)) port = *p;
+    if (errors_.size() != errors_before) {
+      errors_.back() = v.where + ": " + v.key + ": " + Quote(v.text) + " has no valid port (0 to 65535)";
+      return;
+    }
+    std::string host = v.text.substr(0, colon);
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    config.admin_host = host;
+    config.admin_port = port;
+  } else if (name == "loglevel") {
+    static const std::set<std::string> levels = {"trace", "debug", "info", "warn", "error", "off"};
+    std::string level = NormalizeKey(v.text);
+    if (level == "warning") level = "warn";
+    if (!levels.count(level)) return Error(v, Quote(v.text) + " is not one of trace, debug, info, warn, error, off");
+    config.log.level = level;
+  } else if (name == "logformat") {
+    const std::string format = NormalizeKey(v.text);
+    if (format != "text" && format != "json") return Error(v, Quote(v.text) + " is not one of text, json");
+    config.log.format = format;
+  } else if (name == "logfile") {
+    config.log.file = v.text.empty() ? "" : ResolvePath(v);
+  } else if (name == "retrymaxattempts") {
+    if (auto n = Int(v, 1, 1000)) config.retry.max_attempts = *n;
+  } else if (name == "retryinitialbackoffms") {
+    if (auto n = Int(v, 1, 86400000)) config.retry.initial_backoff_ms = *n;
+  } else if (name == "retrymaxbackoffms") {
+    if (auto n = Int(v, 1, 86400000)) config.retry.max_backoff_ms = *n;
+  } else if (name == "dispatchconcurrency") {
+    if (auto n = Int(v, 1, 1024)) config.dispatch_concurrency = *n;
+  } else if (name == "shutdowntimeoutms") {
+    if (auto n = Int(v, 0, 600000)) config.shutdown_timeout_ms = *n;
+  }
+}
+
+void ConfigParser::ParseSinks(const YAML::Node& key, const YAML::Node& list, DaemonConfig& config) {
+  if (list.IsNull()) return;
+  if (!list.IsSequence()) {
+    errors_.push_back(Where(key) + ": sinks: expected a list (- match: \"*\"\\n  jsonl: FILE)");
+    return;
+  }
+  for (size_t i = 0; i < list.size(); ++i) ParseSink(list[i], "sinks[" + std::to_string(i) + "]", config);
+}
+
+void ConfigParser::ParseSink(const YAML::Node& item, const std::string& name, DaemonConfig& config) {
+  if (!item.IsMap() || item.begin() == item.end()) {
+    errors_.push_back(Where(item) + ": " + name + ": expected a map (match: plus one of jsonl, exec, webhook)");
+    return;
+  }
+  SinkConfig sink;
+  sink.key_name = name;
+  const YAML::Node first_key = (*item.begin()).first;
+  sink.line = first_key.Mark().line + 1;
+  const std::string where = Where(first_key);
+  std::vector<std::string> kinds;  // as written
+  bool has_match = false, has_timeout = false, has_concurrency = false;
+
+  ForEachKey(item, name, &SinkKeys(), [&](const YAML::Node& k, const YAML::Node& v, const std::string& key_name) {
+    const KeySpec* spec = FindKey(SinkKeys(), k.Scalar());
+    if (!spec) {
+      warnings_.push_back(Where(k) + ": " + key_name + ": unknown key, ignored" + DidYouMean(SinkKeys(), k.Scalar()));
+      return;
+    }
+    const std::string& key = spec->canonical;
+    Value at{"", Where(k), key_name, false};
+    if (key == "match") {
+      has_match = true;
+      std::vector<Value> patterns;
+      if (v.IsSequence()) {
+        for (const YAML::Node& p : v) {
+          if (!p.IsScalar()) { Error(at, "expected a msgApi pattern or a list of them"); return; }
+          patterns.push_back(Value{p.Scalar(), at.where, key_name, false});
+        }
+        if (patterns.empty()) Error(at, "is an empty list");
+      } else if (auto s = Scalar(k, v, key_name)) {
+        patterns.push_back(*s);
+      }
+      for (const Value& p : patterns) {
+        const size_t star = p.text.find('*');
+        if (p.text.empty()) Error(p, "an empty pattern matches nothing (use \"*\" for every message)");
+        else if (star != std::string::npos && star != p.text.size() - 1)
+          Error(p, Quote(p.text) + ": a wildcard may only end the pattern (\"alipay.open.mini.*\" or \"*\")");
+        else sink.match.push_back(p.text);
+      }
+    } else if (key == "jsonl") {
+      kinds.push_back(key_name);
+      sink.kind = SinkConfig::Kind::kJsonl;
+      if (auto s = Scalar(k, v, key_name)) {
+        if (s->text.empty()) Error(*s, "is empty; give the file to append to");
+        else sink.jsonl_path = ResolvePath(*s);
+      }
+    } else if (key == "exec") {
+      kinds.push_back(key_name);
+      sink.kind = SinkConfig::Kind::kExec;
+      std::vector<std::string> argv;
+      if (v.IsSequence()) {
+        for (const YAML::Node& a : v) {
+          if (!a.IsScalar()) { Error(at, "expected [program, arg, ...] (strings)"); return; }
+          argv.push_back(a.Scalar());
+        }
+      } else if (auto s = Scalar(k, v, key_name)) {
+        if (s->text.find_first_of(" \t") != std::string::npos) {
+          Error(*s, Quote(s->text) + " has spaces; exec takes a list [program, arg, ...] and runs no shell");
+          return;
+        }
+        argv.push_back(s->text);
+      }
+      if (argv.empty() || argv[0].empty()) {
+        if (v.IsSequence()) Error(at, "names no program");
+        return;
+      }
+      fs::path program(argv[0]);
+      if (argv[0].find('/') == std::string::npos) {  // a bare name: look it up in PATH now
+        const char* path_env = std::getenv("PATH");
+        std::string dirs = path_env ? path_env : "/usr/bin:/bin";
+        fs::path found;
+        for (size_t start = 0; start <= dirs.size();) {
+          size_t end = dirs.find(':', start);
+          if (end == std::string::npos) end = dirs.size();
+          fs::path candidate = fs::path(dirs.substr(start, end - start)) / program;
+          if (end > start && IsExecutableFile(candidate)) { found = candidate; break; }
+          start = end + 1;
+        }
+        if (found.empty()) { Error(at, Quote(argv[0]) + ": no such program in PATH"); return; }
+        argv[0] = found.string();
+      } else {
+        argv[0] = ResolvePath(Value{argv[0], at.where, key_name, false});
+        std::error_code ec;
+        if (!fs::exists(argv[0], ec)) { Error(at, argv[0] + ": no such file"); return; }
+        if (!IsExecutableFile(argv[0])) { Error(at, argv[0] + ": not an executable file"); return; }
+      }
+      sink.exec_argv = argv;
+    } else if (key == "webhook") {
+      kinds.push_back(key_name);
+      sink.kind = SinkConfig::Kind::kWebhook;
+      std::optional<Value> url;
+      if (v.IsMap()) {
+        ForEachKey(v, key_name, &WebhookKeys(), [&](const YAML::Node& wk, const YAML::Node& wv, const std::string& wname) {
+          const KeySpec* ws = FindKey(WebhookKeys(), wk.Scalar());
+          if (!ws) {
+            warnings_.push_back(Where(wk) + ": " + wname + ": unknown key, ignored" + DidYouMean(WebhookKeys(), wk.Scalar()));
+          } else if (ws->canonical == "url") {
+            url = Scalar(wk, wv, wname);
+          } else if (!wv.IsMap()) {
+            errors_.push_back(Where(wk) + ": " + wname + ": expected a map of header: value");
+          } else {
+            for (auto h = wv.begin(); h != wv.end(); ++h) {
+              const YAML::Node header = (*h).first, header_value = (*h).second;
+              if (auto hv = Scalar(header, header_value, wname + "." + header.Scalar())) {
+                sink.webhook_headers[header.Scalar()] = hv->text;
+              }
+            }
+          }
+        });
+        if (!url) errors_.push_back(Where(k) + ": " + key_name + ": missing url");
+      } else {
+        url = Scalar(k, v, key_name);
+      }
+      if (url) {
+        std::string why;
+        if (ParseHttpUrl(url->text, why)) sink.webhook_url = url->text;
+        else Error(*url, why);
+      }
+    } else if (key == "timeout-ms") {
+      has_timeout = true;
+      if (auto s = Scalar(k, v, key_name)) { if (auto n = Int(*s, 1, 86400000)) sink.timeout_ms = *n; }
+    } else if (key == "concurrency") {
+      has_concurrency = true;
+      if (auto s = Scalar(k, v, key_name)) { if (auto n = Int(*s, 1, 1024)) sink.concurrency = *n; }
+    }
+  });
+
+  if (!has_match) errors_.push_back(where + ": " + name + ": missing match (a msgApi, \"prefix.*\" or \"*\")");
+  if (kinds.empty()) {
+    errors_.push_back(where + ": " + name + ": needs one of jsonl, exec, webhook");
+    return;
+  }
+  if (kinds.size() > 1) {
+    errors_.push_back(where + ": " + name + ": has " + kinds[0] + " and " + kinds[1] +
+                      "; one sink does one thing (add another list item for the second)");
+    return;
+  }
+  if (sink.kind == SinkConfig::Kind::kJsonl && (has_timeout || has_concurrency)) {
+    warnings_.push_back(where + ": " + name + ": timeout-ms and concurrency apply to exec and webhook "
+                        "sinks; a jsonl sink writes in order, ignored");
+  }
+  config.sinks.push_back(std::move(sink));
+}
+
+void ConfigParser::ValidateApp(const RawApp& raw, DaemonConfig& config) {
+  AppConfig app;
+  app.key_name = raw.name;
+  app.line = raw.line;
+  CredentialsConfig& c = app.credentials;
+  auto get = [&](const char* key) -> const Value* {
+    auto it = raw.fields.find(key);
+    return it == raw.fields.end() ? nullptr : &it->second;
+  };
+  const std::string block = raw.where + ": " + raw.name;
+  const size_t errors_before = errors_.size();
+
+  if (const Value* v = get("app-id")) {
+    if (v->text.empty()) Error(*v, "is empty");
+    else if (v->text.find_first_of(" \t\r\n") != std::string::npos) Error(*v, Quote(v->text) + " contains whitespace");
+    else c.app_id = v->text;
+  } else {
+    errors_.push_back(block + ": missing app-id (or set ALIPAY_APP_ID)");
+  }
+  if (const Value* v = get("server-host")) {
+    if (v->text.find("://") != std::string::npos) {
+      Error(*v, Quote(v->text) + ": give host[:port] without a scheme (ssl: chooses wss or ws)");
+    } else if (v->text.empty()) {
+      Error(*v, "is empty");
+    } else {
+      size_t colon = v->text.rfind(':');
+      if (colon != std::string::npos && v->text.find(']') == std::string::npos) {
+        Value port{v->text.substr(colon + 1), v->where, v->key, v->from_env};
+        size_t before = errors_.size();
+        (void)Int(port, 1, 65535);
+        if (errors_.size() != before) errors_.back() = v->where + ": " + v->key + ": " + Quote(v->text) + " has no valid port";
+      }
+      app.server_host = v->text;
+    }
+  }
+  if (const Value* v = get("ssl")) {
+    if (auto b = Bool(*v)) app.ssl = *b;
+  }
+  if (const Value* v = get("ca-file")) {
+    app.ca_file = ExistingFile(*v);
+    if (!app.ssl) Warn(*v, "ignored, ssl is false");
+  }
+  if (!app.ssl && !IsLoopbackHost(app.server_host)) {
+    const Value* v = get("ssl");
+    warnings_.push_back((v ? v->where + ": " + v->key : block) + ": TLS is off for " + app.server_host +
+                        ", which is not a local address; messages and signatures travel in clear");
+  }
+  if (const Value* v = get("sign-type")) {
+    const std::string type = Upper(v->text);
+    if (type == "RSA2" || type == "RSA" || type == "SM2") c.sign_type = type;
+    else Error(*v, Quote(v->text) + " is not one of RSA2, RSA, SM2");
+  }
+  if (const Value* v = get("charset")) {
+    std::string cs = Upper(v->text);
+    if (cs == "UTF8") cs = "UTF-8";
+    if (cs == "UTF-8" || cs == "GBK" || cs == "GB2312" || cs == "GB18030") c.charset = cs;
+    else Error(*v, Quote(v->text) + " is not one of UTF-8, GBK, GB2312, GB18030");
+  }
+  if (const Value* v = get("app-private-key-path")) {
+    c.app_private_key_path = ExistingFile(*v);
+  } else {
+    errors_.push_back(block + ": missing app-private-key-path (Spring: app-cert-private-key-path)");
+  }
+
+  const Value* key_mode = get("alipay-public-key-path");
+  std::vector<const Value*> cert_given;
+  std::vector<std::string> cert_missing;
+  for (const char* k : kCertKeys) {
+    if (const Value* v = get(k)) cert_given.push_back(v);
+    else cert_missing.push_back(k);
+  }
+  if (key_mode && !cert_given.empty()) {
+    Error(*key_mode, "conflicts with " + cert_given[0]->key + " (" + cert_given[0]->where +
+                         "): key mode takes alipay-public-key-path; certificate mode takes "
+                         "app-cert-public-key-path, alipay-cert-public-key-path and alipay-root-cert-path "
+                         "instead. Keep the keys of one mode");
+  } else if (key_mode) {
+    c.alipay_public_key_path = ExistingFile(*key_mode);
+  } else if (!cert_given.empty() && !cert_missing.empty()) {
+    std::string missing;
+    for (const std::string& m : cert_missing) missing += (missing.empty() ? "" : " and ") + m;
+    errors_.push_back(block + ": certificate mode (" + cert_given[0]->key + ") also needs " + missing);
+  } else if (cert_given.empty()) {
+    errors_.push_back(block + ": missing alipay-public-key-path (key mode), or app-cert-public-key-path, "
+                      "alipay-cert-public-key-path and alipay-root-cert-path (certificate mode)");
+  } else {
+    c.app_cert_path = ExistingFile(*get("app-cert-public-key-path"));
+    c.alipay_cert_path = ExistingFile(*get("alipay-cert-public-key-path"));
+    c.root_cert_path = ExistingFile(*get("alipay-root-cert-path"));
+  }
+  if (errors_.size() == errors_before) config.apps.push_back(std::move(app));
+}
+
+}  // namespace alipaymsg::daemon
