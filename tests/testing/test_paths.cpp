@@ -17,9 +17,10 @@ std::string FromEnvOr(const char* name, const char* fallback) {
   return (v != nullptr && *v != '\0') ? std::string(v) : std::string(fallback);
 }
 
+// Deliberately leaked: the atexit handler below runs after static destructors would have.
 std::vector<std::string>& TempDirs() {
-  static std::vector<std::string> dirs;
-  return dirs;
+  static auto* dirs = new std::vector<std::string>;
+  return *dirs;
 }
 
 void RemoveTempDirs() {

@@ -1,0 +1,115 @@
+#include "alipaymsg/notify_receiver.h"
+
+#include <boost/json.hpp>
+
+#include <chrono>
+#include <future>
+
+#include "alipaymsg/notify.h"
+#include "alipaymsg/params.h"
+
+namespace alipaymsg {
+namespace {
+
+int64_t SystemNowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Classic notifications (trade_status_sync) carry their fields as form parameters, not as a
+// biz_content: hand them on as one JSON object so every sink sees JSON.
+std::string ParamsAsJson(const Params& params) {
+  boost::json::object obj;
+  for (const auto& [name, value] : params) {
+    if (name == "sign" || name == "sign_type") continue;
+    obj[name] = value;
+  }
+  return boost::json::serialize(obj);
+}
+
+}  // namespace
+
+NotifyReceiver::NotifyReceiver(Inbox& inbox, std::vector<NotifyApp> apps, std::function<int64_t()> now_ms,
+                               std::function<void()> on_new)
+    : inbox_(inbox), apps_(std::move(apps)), now_ms_(std::move(now_ms)), on_new_(std::move(on_new)) {
+  if (!now_ms_) now_ms_ = SystemNowMs;
+}
+
+void NotifyReceiver::HandleAsync(std::string_view form_body, AnswerCallback done) {
+  counters_.received++;
+  const int64_t now = now_ms_();
+  auto reject = [&](const std::string& app_id, const std::string& msg_id, const std::string& msg_api,
+                    std::string reason, int http_status) {
+    counters_.rejected++;
+    RejectedMessage rejected{app_id, msg_id, msg_api, reason, std::string(form_body), "http", now};
+    (void)inbox_.RecordRejected(rejected);  // audit is best effort; the answer is "fail" either way
+    done(Answer{http_status, "fail"});
+  };
+
+  auto params = FormDecode(form_body);
+  if (!params.ok()) return reject("", "", "", "malformed form body: " + params.status().message(), 400);
+  auto param = [&](std::string_view name) {
+    const std::string* v = FindParam(*params, name);
+    return v ? *v : std::string();
+  };
+  const std::string app_id = param("app_id");
+  const std::string notify_id = param("notify_id");
+  std::string msg_api = param("msg_method");
+  if (msg_api.empty()) msg_api = param("notify_type");
+  if (notify_id.empty()) return reject(app_id, "", msg_api, "no notify_id: cannot deduplicate", 400);
+
+  const NotifyApp* app = nullptr;
+  for (const auto& candidate : apps_) {
+    if (candidate.app_id == app_id) app = &candidate;
+  }
+  if (app == nullptr) return reject(app_id, notify_id, msg_api, "app_id " + app_id + " is not configured", 200);
+
+  NotifyKeys keys;
+  keys.alipay_public_key = app->alipay_public_key ? &*app->alipay_public_key : nullptr;
+  keys.alipay_keys_by_cert_sn = app->alipay_keys_by_cert_sn;
+  auto verified = VerifyNotification(form_body, keys);
+  if (!verified.ok()) return reject(app_id, notify_id, msg_api, verified.status().message(), 200);
+
+  std::string biz_content;
+  if (const std::string* biz = FindParam(verified->params, "biz_content")) {
+    biz_content = *biz;
+    if (param("encrypt_type") == "AES") {
+      if (app->aes_key_base64.empty()) {
+        return reject(app_id, notify_id, msg_api, "encrypted biz_content but no AES key is configured", 200);
+      }
+      auto plain = AesDecrypt(app->aes_key_base64, biz_content);
+      if (!plain.ok()) return reject(app_id, notify_id, msg_api, "AES: " + plain.status().message(), 200);
+      biz_content = std::move(*plain);
+    }
+  } else {
+    biz_content = ParamsAsJson(verified->params);
+  }
+
+  InboundMessage message{app_id, notify_id, msg_api, std::move(biz_content), "http", now};
+  std::vector<InboundMessage> batch;
+  batch.push_back(std::move(message));
+  inbox_.StoreAsync(std::move(batch), [this, done = std::move(done)](Result<std::vector<StoreOutcome>> r) {
+    if (!r.ok() || r->empty()) {
+      counters_.store_failed++;
+      done(Answer{500, "fail"});
+      return;
+    }
+    if (r->front() == StoreOutcome::kNew) {
+      counters_.stored_new++;
+      if (on_new_) on_new_();
+    } else {
+      counters_.duplicates++;
+    }
+    done(Answer{200, "success"});
+  });
+}
+
+NotifyReceiver::Answer NotifyReceiver::Handle(std::string_view form_body) {
+  std::promise<Answer> promise;
+  auto future = promise.get_future();
+  HandleAsync(form_body, [&promise](Answer a) { promise.set_value(std::move(a)); });
+  return future.get();
+}
+
+}  // namespace alipaymsg
