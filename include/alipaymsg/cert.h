@@ -15,7 +15,8 @@ namespace alipaymsg {
 class Certificate {
  public:
   // Every PEM certificate of a bundle, in file order (LF or CRLF line endings). At least one is
-  // required; a PEM block that does not parse is an error naming its position.
+  // required; a PEM block that does not parse (or is not a CERTIFICATE) is an error naming its
+  // position. Text without PEM armour is also tried as one binary DER certificate (.cer).
   static Result<std::vector<Certificate>> ParsePemBundle(std::string_view pem,
                                                          std::string_view origin = "certificate");
   static Result<std::vector<Certificate>> LoadPemFile(const std::string& path);

@@ -17,7 +17,8 @@ enum class SignType { kRsa, kRsa2, kSm2 };
 Result<SignType> ParseSignType(std::string_view name);
 std::string_view ToString(SignType type);
 
-// An app private key. Accepts PEM (PKCS#1 "RSA PRIVATE KEY", PKCS#8 "PRIVATE KEY", SM2 "EC PRIVATE KEY")
+// An app private key. Accepts PEM (PKCS#1 "RSA PRIVATE KEY", PKCS#8 "PRIVATE KEY", SM2 "EC PRIVATE KEY"
+// or "SM2 PRIVATE KEY" as OpenSSL 3 labels it)
 // or the bare base64 of PKCS#8 / PKCS#1 DER that Alipay's key tool writes (whitespace and line breaks
 // tolerated). A certificate, a public key or garbage gives an error that says which it is.
 class PrivateKey {

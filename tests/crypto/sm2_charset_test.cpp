@@ -3,6 +3,11 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include <atomic>
+#include <sstream>
+#include <thread>
+#include <vector>
+
 #include "alipaymsg/crypto.h"
 #include "crypto/vectors.h"
 
@@ -188,6 +193,49 @@ TEST(Charset, NamesAndReplacement) {
   auto sig = Sign(*key, SignType::kRsa2, "x");
   ASSERT_TRUE(sig.ok());
   EXPECT_EQ(Verify(*pub, SignType::kRsa2, "x", *sig, "NO-SUCH-CHARSET").code(), StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace alipaymsg
+
+namespace alipaymsg {
+namespace {
+
+// Keys are shared by every connection's thread: the per-key prepared contexts are only read.
+TEST(Concurrency, SharedKeysVerifyAndSignFromManyThreads) {
+  auto rsa_priv = PrivateKey::FromFile(testing::VectorPath("node-sdk/inputs/app_private_pkcs8.pem"));
+  auto rsa_pub = PublicKey::FromFile(testing::VectorPath("node-sdk/inputs/app_public.pem"));
+  auto sm2_priv = PrivateKey::FromText(testing::CryptoFixture("sm2_private_pkcs8.pem"));
+  auto sm2_pub = PublicKey::FromText(testing::CryptoFixture("sm2_public.pem"));
+  ASSERT_TRUE(rsa_priv.ok() && rsa_pub.ok() && sm2_priv.ok() && sm2_pub.ok());
+  const std::string content = "concurrent 中文 content";
+  auto rsa2_sig = *Sign(*rsa_priv, SignType::kRsa2, content);
+  auto rsa_sig = *Sign(*rsa_priv, SignType::kRsa, content);
+  auto sm2_sig = *Sign(*sm2_priv, SignType::kSm2, content);
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 60; ++i) {
+        if (!Verify(*rsa_pub, SignType::kRsa2, content, rsa2_sig).ok()) ++failures;
+        if (!Verify(*rsa_pub, SignType::kRsa, content, rsa_sig).ok()) ++failures;
+        if (!Verify(*sm2_pub, SignType::kSm2, content, sm2_sig, t % 2 ? "GBK" : "UTF-8").ok() != (t % 2 == 1)) {
+          ++failures;  // GBK bytes differ from the UTF-8 ones that were signed
+        }
+        if (Verify(*rsa_pub, SignType::kRsa2, content + "!", rsa2_sig).code() != StatusCode::kSignatureMismatch) {
+          ++failures;
+        }
+        if (i % 20 == 0) {
+          auto s = Sign(*rsa_priv, SignType::kRsa2, content);
+          if (!s.ok() || *s != rsa2_sig) ++failures;
+          auto s2 = Sign(*sm2_priv, SignType::kSm2, content);
+          if (!s2.ok() || !Verify(*sm2_pub, SignType::kSm2, content, *s2).ok()) ++failures;
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failures.load(), 0);
 }
 
 }  // namespace
