@@ -119,6 +119,17 @@ class Inbox {
                           const DispatchResult& result, int64_t now_ms,
                           const std::function<Status(InboxTransaction&)>& in_transaction = {}) = 0;
 
+  // Complete without waiting for the commit: `done` gets its status after the commit (on the
+  // writer thread for a SqliteInbox: keep it short), so that many results share one commit. The
+  // default runs Complete and then `done`.
+  virtual void CompleteAsync(const std::string& app_id, const std::string& msg_id,
+                             const DispatchResult& result, int64_t now_ms,
+                             std::function<Status(InboxTransaction&)> in_transaction,
+                             std::function<void(Status)> done) {
+    Status status = Complete(app_id, msg_id, result, now_ms, in_transaction);
+    if (done) done(status);
+  }
+
   // Puts dead and unhandled messages (or just the given one) back to pending. Returns how many.
   virtual Result<int> Replay(std::optional<std::string> app_id, std::optional<std::string> msg_id,
                              int64_t now_ms) = 0;

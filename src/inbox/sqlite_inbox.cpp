@@ -98,8 +98,8 @@ Status SqliteInbox::Initialize() {
       return IoError("cannot switch to WAL journal mode (file system without shared memory?)");
     }
   }
-  ALIPAYMSG_RETURN_IF_ERROR(writer_db_->Exec(options_.synchronous_full ? "PRAGMA synchronous=FULL"
-                                                                       : "PRAGMA synchronous=NORMAL"));
+  synchronous_full_now_ = !options_.synchronous_full;  // forces the first SetSynchronous to run
+  ALIPAYMSG_RETURN_IF_ERROR(SetSynchronous(true));
   ALIPAYMSG_RETURN_IF_ERROR(MigrateSchema(*writer_db_));
   if (owner_) {
     ALIPAYMSG_RETURN_IF_ERROR(
@@ -179,10 +179,24 @@ void SqliteInbox::WriterLoop() {
   }
 }
 
+Status SqliteInbox::SetSynchronous(bool full) {
+  full = full && options_.synchronous_full;
+  if (full == synchronous_full_now_) return Status::Ok();
+  ALIPAYMSG_RETURN_IF_ERROR(
+      writer_db_->Exec(full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL"));
+  synchronous_full_now_ = full;
+  return Status::Ok();
+}
+
 void SqliteInbox::CommitGroup(std::vector<WriteOp>& ops) {
   Db& db = *writer_db_;
   std::vector<Status> results(ops.size());
-  Status group = db.Exec("BEGIN IMMEDIATE");
+  // One fsync for the group if anything in it must be durable; none for a group of claims. (In WAL
+  // mode a later synced commit makes the earlier unsynced ones durable too: the log is sequential.)
+  const bool durable =
+      std::any_of(ops.begin(), ops.end(), [](const WriteOp& op) { return op.durable; });
+  Status group = SetSynchronous(durable);
+  if (group.ok()) group = db.Exec("BEGIN IMMEDIATE");
   if (group.ok()) {
     for (size_t i = 0; i < ops.size(); ++i) {
       Status status = db.Exec("SAVEPOINT op");
@@ -217,12 +231,29 @@ void SqliteInbox::CommitGroup(std::vector<WriteOp>& ops) {
   }
 }
 
-Status SqliteInbox::RunWrite(std::function<Status(Db&)> apply) {
+void SqliteInbox::QueueWrite(std::function<Status(Db&)> apply,
+                             std::function<void(const Status&)> finish) {
+  WriteOp op;
+  op.apply = std::move(apply);
+  op.finish = std::move(finish);
+  {
+    std::lock_guard lock(mu_);
+    if (!closing_) {
+      queue_.push_back(std::move(op));
+      work_cv_.notify_one();
+      return;
+    }
+  }
+  if (op.finish) op.finish(Unavailable("the inbox is closed"));
+}
+
+Status SqliteInbox::RunWrite(std::function<Status(Db&)> apply, bool durable) {
   if (OnWriterThread()) {
     // Called from a callback: the writer is between groups, so run this as a group of one.
     if (!writer_db_) return Unavailable("the inbox is closed");
     Status result;
     std::vector<WriteOp> ops(1);
+    ops[0].durable = durable;
     ops[0].apply = std::move(apply);
     ops[0].finish = [&result](const Status& status) { result = status; };
     CommitGroup(ops);
@@ -234,6 +265,7 @@ Status SqliteInbox::RunWrite(std::function<Status(Db&)> apply) {
     std::lock_guard lock(mu_);
     if (closing_) return Unavailable("the inbox is closed");
     WriteOp op;
+    op.durable = durable;
     op.apply = std::move(apply);
     op.finish = [&promise](const Status& status) { promise.set_value(status); };
     queue_.push_back(std::move(op));
@@ -387,7 +419,7 @@ Result<std::vector<StoredMessage>> SqliteInbox::Claim(int max, int64_t now_ms) {
       if (!*row) return Status::Ok();
       claimed.emplace_back((*stmt)->Int(0), ReadStoredMessage(**stmt, 1));
     }
-  });
+  }, /*durable=*/false);
   if (!status.ok()) return status;
   // RETURNING gives no order: hand them out oldest due first, then in arrival order.
   std::sort(claimed.begin(), claimed.end(), [](const auto& a, const auto& b) {
@@ -417,33 +449,57 @@ Result<std::optional<StoredMessage>> SqliteInbox::ClaimOne(const std::string& ap
     if (!row.ok()) return row.status();
     if (*row) claimed = ReadStoredMessage(**stmt);
     return (*stmt)->Run();
-  });
+  }, /*durable=*/false);
   if (!status.ok()) return status;
   return claimed;
 }
 
+namespace {
+
+// Records `result` for an in-flight message and runs `in_transaction` in the same savepoint.
+Status ApplyComplete(Db& db, const std::string& app_id, const std::string& msg_id,
+                     const DispatchResult& result, int64_t now_ms,
+                     const std::function<Status(InboxTransaction&)>& in_transaction) {
+  const bool retry = result.kind == DispatchResult::Kind::kRetry;
+  auto stmt = db.Prepare(
+      retry ? "UPDATE messages SET state = ?3, last_error = ?4, updated_at_ms = ?5, "
+              "next_attempt_at_ms = ?6 WHERE app_id = ?1 AND msg_id = ?2 AND state = 'in_flight'"
+            : "UPDATE messages SET state = ?3, last_error = ?4, updated_at_ms = ?5 "
+              "WHERE app_id = ?1 AND msg_id = ?2 AND state = 'in_flight'");
+  if (!stmt.ok()) return stmt.status();
+  (*stmt)->Bind(1, app_id).Bind(2, msg_id).Bind(3, std::string_view(StateOfResult(result.kind)));
+  (*stmt)->Bind(4, result.error).Bind(5, now_ms);
+  if (retry) (*stmt)->Bind(6, result.retry_at_ms);
+  ALIPAYMSG_RETURN_IF_ERROR((*stmt)->Run());
+  if (db.Changes() == 0) return ExplainNoChange(db, app_id, msg_id, "in_flight");
+  if (in_transaction) {
+    SqliteTransaction tx(db.handle());
+    return in_transaction(tx);
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 Status SqliteInbox::Complete(const std::string& app_id, const std::string& msg_id,
                              const DispatchResult& result, int64_t now_ms,
                              const std::function<Status(InboxTransaction&)>& in_transaction) {
-  return RunWrite([&](Db& db) -> Status {
-    const bool retry = result.kind == DispatchResult::Kind::kRetry;
-    auto stmt = db.Prepare(
-        retry ? "UPDATE messages SET state = ?3, last_error = ?4, updated_at_ms = ?5, "
-                "next_attempt_at_ms = ?6 WHERE app_id = ?1 AND msg_id = ?2 AND state = 'in_flight'"
-              : "UPDATE messages SET state = ?3, last_error = ?4, updated_at_ms = ?5 "
-                "WHERE app_id = ?1 AND msg_id = ?2 AND state = 'in_flight'");
-    if (!stmt.ok()) return stmt.status();
-    (*stmt)->Bind(1, app_id).Bind(2, msg_id).Bind(3, std::string_view(StateOfResult(result.kind)));
-    (*stmt)->Bind(4, result.error).Bind(5, now_ms);
-    if (retry) (*stmt)->Bind(6, result.retry_at_ms);
-    ALIPAYMSG_RETURN_IF_ERROR((*stmt)->Run());
-    if (db.Changes() == 0) return ExplainNoChange(db, app_id, msg_id, "in_flight");
-    if (in_transaction) {
-      SqliteTransaction tx(db.handle());
-      return in_transaction(tx);
-    }
-    return Status::Ok();
+  return RunWrite([&](Db& db) {
+    return ApplyComplete(db, app_id, msg_id, result, now_ms, in_transaction);
   });
+}
+
+void SqliteInbox::CompleteAsync(const std::string& app_id, const std::string& msg_id,
+                                const DispatchResult& result, int64_t now_ms,
+                                std::function<Status(InboxTransaction&)> in_transaction,
+                                std::function<void(Status)> done) {
+  QueueWrite(
+      [app_id, msg_id, result, now_ms, in_transaction = std::move(in_transaction)](Db& db) {
+        return ApplyComplete(db, app_id, msg_id, result, now_ms, in_transaction);
+      },
+      [done = std::move(done)](const Status& status) {
+        if (done) done(status);
+      });
 }
 
 Result<int> SqliteInbox::Replay(std::optional<std::string> app_id,

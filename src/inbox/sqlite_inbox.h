@@ -40,6 +40,10 @@ class SqliteInbox final : public Inbox {
   Status Complete(const std::string& app_id, const std::string& msg_id,
                   const DispatchResult& result, int64_t now_ms,
                   const std::function<Status(InboxTransaction&)>& in_transaction) override;
+  void CompleteAsync(const std::string& app_id, const std::string& msg_id,
+                     const DispatchResult& result, int64_t now_ms,
+                     std::function<Status(InboxTransaction&)> in_transaction,
+                     std::function<void(Status)> done) override;
   Result<int> Replay(std::optional<std::string> app_id, std::optional<std::string> msg_id,
                      int64_t now_ms) override;
   Result<std::optional<StoredMessage>> Get(const std::string& app_id,
@@ -54,6 +58,9 @@ class SqliteInbox final : public Inbox {
   struct WriteOp {
     int64_t weight = 1;       // messages, for batching and backpressure
     bool is_store = false;
+    // Needs its commit on disk before `finish` (synchronous=FULL). A claim does not: losing it in a
+    // power cut leaves the message pending, which is what crash recovery would make of it anyway.
+    bool durable = true;
     std::function<Status(Db&)> apply;
     std::function<void(const Status&)> finish;
   };
@@ -63,9 +70,14 @@ class SqliteInbox final : public Inbox {
   Status Initialize();
   void WriterLoop();
   void CommitGroup(std::vector<WriteOp>& ops);
+  // Queues a write; `finish` gets its status after the commit. On the writer thread (a callback) it
+  // is queued behind the current group.
+  void QueueWrite(std::function<Status(Db&)> apply, std::function<void(const Status&)> finish);
   // Runs `apply` as a write and waits for its commit. On the writer thread itself (a callback calling
   // back into the inbox) the write runs at once as its own transaction.
-  Status RunWrite(std::function<Status(Db&)> apply);
+  Status RunWrite(std::function<Status(Db&)> apply, bool durable = true);
+  // Sets PRAGMA synchronous for the next commit (FULL only when asked and wanted by the options).
+  Status SetSynchronous(bool full);
   bool OnWriterThread() const { return std::this_thread::get_id() == writer_id_.load(); }
 
   const std::string path_;
@@ -74,6 +86,7 @@ class SqliteInbox final : public Inbox {
   bool owner_ = false;
 
   std::unique_ptr<Db> writer_db_;  // only the writer thread (or Initialize) touches it
+  bool synchronous_full_now_ = false;  // the writer connection's current PRAGMA synchronous
   std::mutex reader_mu_;
   std::unique_ptr<Db> reader_db_;  // guarded by reader_mu_
 

@@ -1,0 +1,406 @@
+#include "alipaymsg/dispatcher.h"
+
+#include <algorithm>
+#include <cmath>
+#include <exception>
+#include <utility>
+
+namespace alipaymsg {
+namespace {
+
+DispatchResult MakeResult(DispatchResult::Kind kind, std::string error, int64_t retry_at_ms = 0) {
+  DispatchResult r;
+  r.kind = kind;
+  r.retry_at_ms = retry_at_ms;
+  r.error = std::move(error);
+  return r;
+}
+
+}  // namespace
+
+Dispatcher::Dispatcher(Inbox& inbox, Router router, DispatcherOptions options)
+    : inbox_(inbox),
+      router_(std::move(router)),
+      options_(std::move(options)),
+      clock_(options_.clock != nullptr ? *options_.clock : SystemClock::Instance()),
+      rng_(std::random_device{}()) {}
+
+Dispatcher::~Dispatcher() { Stop(); }
+
+Status Dispatcher::Start() {
+  if (options_.threads < 1) return InvalidArgument("dispatcher threads must be at least 1");
+  if (options_.prefetch < 0) return InvalidArgument("dispatcher prefetch must not be negative");
+  if (options_.max_attempts < 1) return InvalidArgument("dispatcher max_attempts must be at least 1");
+  if (options_.initial_backoff.count() < 0 || options_.max_backoff < options_.initial_backoff ||
+      options_.backoff_multiplier < 1.0 || options_.jitter < 0.0 || options_.jitter > 1.0) {
+    return InvalidArgument(
+        "dispatcher backoff: need 0 <= initial_backoff <= max_backoff, multiplier >= 1 and "
+        "0 <= jitter <= 1");
+  }
+  if (options_.poll_interval.count() < 1) {
+    return InvalidArgument("dispatcher poll_interval must be at least 1 ms");
+  }
+  std::lock_guard lock(mu_);
+  if (started_) return InvalidArgument("dispatcher already started");
+  if (stopping_) return Unavailable("dispatcher is stopped");
+  started_ = true;
+  for (int i = 0; i < options_.threads; ++i) workers_.emplace_back([this] { WorkerLoop(); });
+  scheduler_ = std::thread([this] { SchedulerLoop(); });
+  return Status::Ok();
+}
+
+void Dispatcher::Notify() {
+  {
+    std::lock_guard lock(mu_);
+    notified_ = true;
+  }
+  scheduler_cv_.notify_one();
+}
+
+void Dispatcher::DispatchNow(const StoredMessage& message,
+                             std::function<void(DispatchResult)> done) {
+  {
+    std::lock_guard lock(mu_);
+    if (!stopping_) {
+      Task task;
+      task.app_id = message.message.app_id;
+      task.msg_id = message.message.msg_id;
+      task.done = std::move(done);
+      queue_.push_front(std::move(task));  // ahead of claimed work: someone waits for its ack
+      worker_cv_.notify_one();
+      return;
+    }
+  }
+  if (done) done(MakeResult(DispatchResult::Kind::kRetry, "dispatcher is stopped"));
+}
+
+void Dispatcher::Stop() {
+  std::lock_guard stop_lock(stop_mu_);
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_ && !scheduler_.joinable() && workers_.empty()) return;
+    stopping_ = true;
+  }
+  scheduler_cv_.notify_all();
+  if (scheduler_.joinable()) scheduler_.join();  // may push its last claim into the queue
+  {
+    std::lock_guard lock(mu_);
+    workers_stop_ = true;
+  }
+  worker_cv_.notify_all();
+  for (auto& worker : workers_) worker.join();
+  workers_.clear();
+  {
+    // Results handed to the inbox are committed (or refused, if it was closed first) before we go.
+    std::unique_lock lock(mu_);
+    committed_cv_.wait(lock, [this] { return awaiting_commit_ == 0; });
+  }
+  // Never started: DispatchNow requests are still queued; they get an answer all the same.
+  std::deque<Task> left;
+  {
+    std::lock_guard lock(mu_);
+    left.swap(queue_);
+  }
+  for (Task& task : left) {
+    if (task.done) task.done(MakeResult(DispatchResult::Kind::kRetry, "dispatcher is stopped"));
+  }
+  idle_cv_.notify_all();
+}
+
+bool Dispatcher::WaitIdle(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mu_);
+  return idle_cv_.wait_for(lock, timeout, [this] { return IdleLocked(); });
+}
+
+bool Dispatcher::IdleLocked() const {
+  return running_ == 0 && awaiting_commit_ == 0 && queue_.empty() && !notified_ &&
+         (scheduler_waiting_ || !started_ || stopping_);
+}
+
+DispatcherStats Dispatcher::Stats() const {
+  std::lock_guard lock(mu_);
+  DispatcherStats stats = stats_;
+  stats.running = running_;
+  return stats;
+}
+
+std::chrono::milliseconds Dispatcher::Backoff(int attempt) {
+  const double base = static_cast<double>(options_.initial_backoff.count()) *
+                      std::pow(options_.backoff_multiplier, std::max(0, attempt - 1));
+  const double capped = std::min(base, static_cast<double>(options_.max_backoff.count()));
+  double r;
+  {
+    std::lock_guard lock(mu_);
+    r = options_.random ? options_.random() : std::uniform_real_distribution<double>(0, 1)(rng_);
+  }
+  r = std::clamp(r, 0.0, 1.0);
+  return std::chrono::milliseconds(static_cast<int64_t>(capped * (1.0 - options_.jitter * r)));
+}
+
+int Dispatcher::FreeSlotsLocked() const {
+  return options_.threads + options_.prefetch - running_ - static_cast<int>(queue_.size());
+}
+
+void Dispatcher::ReportError(const Status& status) {
+  {
+    std::lock_guard lock(mu_);
+    ++stats_.errors;
+  }
+  if (options_.on_error) options_.on_error(status);
+}
+
+// ---- scheduler: claims as much as the pool can take, sleeps until Notify() or the next due time
+
+void Dispatcher::SchedulerLoop() {
+  std::unique_lock lock(mu_);
+  while (!stopping_) {
+    const int free = FreeSlotsLocked();
+    if (free <= 0) {
+      scheduler_cv_.wait(lock, [this] { return stopping_ || FreeSlotsLocked() > 0; });
+      continue;
+    }
+    notified_ = false;
+    lock.unlock();
+    auto claimed = inbox_.Claim(free, clock_.NowMs());
+    if (!claimed.ok()) {
+      ReportError(claimed.status().WithContext("dispatcher: claiming from the inbox"));
+      lock.lock();
+      scheduler_cv_.wait_for(lock, options_.poll_interval, [this] { return stopping_; });
+      continue;
+    }
+    const bool maybe_more = static_cast<int>(claimed->size()) == free;
+    lock.lock();
+    for (StoredMessage& message : *claimed) {
+      Task task;
+      task.claimed = std::move(message);
+      queue_.push_back(std::move(task));
+    }
+    if (!claimed->empty()) worker_cv_.notify_all();
+    if (maybe_more || notified_) continue;
+
+    // Nothing else due now: sleep until the earliest retry, a Notify(), or the poll interval.
+    lock.unlock();
+    auto next_due = inbox_.NextDueMs();
+    const int64_t now = clock_.NowMs();
+    lock.lock();
+    int64_t wait_ms = options_.poll_interval.count();
+    if (next_due.ok() && next_due->has_value()) {
+      wait_ms = std::clamp<int64_t>(**next_due - now, 0, wait_ms);
+    }
+    if (wait_ms == 0 || notified_) continue;
+    scheduler_waiting_ = true;
+    idle_cv_.notify_all();
+    scheduler_cv_.wait_for(lock, std::chrono::milliseconds(wait_ms),
+                           [this] { return stopping_ || notified_; });
+    scheduler_waiting_ = false;
+  }
+}
+
+// ---- workers
+
+void Dispatcher::WorkerLoop() {
+  std::unique_lock lock(mu_);
+  while (true) {
+    worker_cv_.wait(lock, [this] { return workers_stop_ || !queue_.empty(); });
+    if (queue_.empty()) return;  // stopping, and everything accepted has run
+    Task task = std::move(queue_.front());
+    queue_.pop_front();
+    ++running_;
+    lock.unlock();
+    RunTask(task);
+    lock.lock();
+    --running_;
+    scheduler_cv_.notify_one();  // a slot is free
+    idle_cv_.notify_all();
+  }
+}
+
+DispatchResult Dispatcher::ResultOfUnclaimable(const std::string& app_id,
+                                               const std::string& msg_id) {
+  auto stored = inbox_.Get(app_id, msg_id);
+  if (!stored.ok()) {
+    return MakeResult(DispatchResult::Kind::kRetry, "cannot read the message from the inbox: " +
+                                                    stored.status().ToString());
+  }
+  if (!stored->has_value()) {
+    return MakeResult(DispatchResult::Kind::kRetry,
+                  "message " + msg_id + " of app " + app_id + " is not in the inbox");
+  }
+  const StoredMessage& m = **stored;
+  switch (m.state) {
+    case MessageState::kDone: return MakeResult(DispatchResult::Kind::kDone, "");
+    case MessageState::kDead: return MakeResult(DispatchResult::Kind::kDead, m.last_error);
+    case MessageState::kUnhandled: return MakeResult(DispatchResult::Kind::kUnhandled, m.last_error);
+    case MessageState::kInFlight:
+      return MakeResult(DispatchResult::Kind::kRetry, "message " + msg_id + " is being handled");
+    case MessageState::kPending: break;
+  }
+  return MakeResult(DispatchResult::Kind::kRetry, "message " + msg_id + " could not be claimed");
+}
+
+struct Dispatcher::Attempt {
+  StoredMessage message;
+  DispatchResult result;
+  std::vector<std::function<Status(InboxTransaction&)>> effects;
+  std::optional<Status> effect_error;
+  bool handled = false;  // the handler ran (vs. unhandled / interrupted too often)
+  std::function<void(DispatchResult)> done;
+};
+
+void Dispatcher::RunTask(Task& task) {
+  std::optional<StoredMessage> message = std::move(task.claimed);
+  if (!message) {
+    auto claimed = inbox_.ClaimOne(task.app_id, task.msg_id, clock_.NowMs());
+    if (!claimed.ok()) {
+      Status error = claimed.status().WithContext("dispatcher: claiming message " + task.msg_id);
+      ReportError(error);
+      if (task.done) task.done(MakeResult(DispatchResult::Kind::kRetry, error.ToString()));
+      return;
+    }
+    if (!claimed->has_value()) {
+      if (task.done) task.done(ResultOfUnclaimable(task.app_id, task.msg_id));
+      return;
+    }
+    message = std::move(**claimed);
+  }
+  std::shared_ptr<Attempt> attempt = RunHandler(std::move(*message));
+  attempt->done = std::move(task.done);
+  Record(std::move(attempt));
+}
+
+DispatchResult Dispatcher::RetryOrDead(int attempt, const std::string& reason,
+                                       std::optional<std::chrono::milliseconds> delay,
+                                       int64_t now_ms) {
+  if (attempt >= options_.max_attempts) {
+    return MakeResult(DispatchResult::Kind::kDead,
+                      "gave up after " + std::to_string(attempt) + " attempts: " + reason);
+  }
+  const int64_t wait = delay ? std::max<int64_t>(delay->count(), 0) : Backoff(attempt).count();
+  return MakeResult(DispatchResult::Kind::kRetry, reason, now_ms + wait);
+}
+
+std::shared_ptr<Dispatcher::Attempt> Dispatcher::RunHandler(StoredMessage message) {
+  auto attempt = std::make_shared<Attempt>();
+  attempt->message = std::move(message);
+  const StoredMessage& m = attempt->message;
+  const Handler* handler = router_.Find(m.message.msg_api);
+  if (m.attempts > options_.max_attempts) {
+    // Claimed more often than allowed without a recorded result: the process died during it.
+    attempt->result = MakeResult(
+        DispatchResult::Kind::kDead,
+        "gave up after " + std::to_string(m.attempts - 1) +
+            " attempts, the last ones interrupted (the process stopped while handling it)" +
+            (m.last_error.empty() ? "" : ": " + m.last_error));
+    return attempt;
+  }
+  if (handler == nullptr) {
+    attempt->result = MakeResult(DispatchResult::Kind::kUnhandled,
+                                 "no handler for msgApi \"" + m.message.msg_api +
+                                     "\" (register one, or a default \"*\", then replay)");
+    return attempt;
+  }
+  MessageView view(m);
+  std::optional<HandlerOutcome> outcome;
+  try {
+    outcome = (*handler)(view);
+  } catch (const std::exception& e) {
+    outcome = HandlerOutcome::RetryLater(std::string("handler threw: ") + e.what());
+  } catch (...) {
+    outcome = HandlerOutcome::RetryLater("handler threw a non-standard exception");
+  }
+  attempt->handled = true;
+  switch (outcome->kind()) {
+    case HandlerOutcome::Kind::kDone:
+      attempt->result = MakeResult(DispatchResult::Kind::kDone, "");
+      attempt->effects = std::move(view.effects_);
+      break;
+    case HandlerOutcome::Kind::kRetryLater:
+      attempt->result = RetryOrDead(
+          m.attempts,
+          outcome->reason().empty() ? "handler asked to retry later" : outcome->reason(),
+          outcome->delay(), clock_.NowMs());
+      break;
+    case HandlerOutcome::Kind::kReject:
+      attempt->result =
+          MakeResult(DispatchResult::Kind::kDead, "rejected by handler: " + outcome->reason());
+      break;
+  }
+  return attempt;
+}
+
+// Hands the result (and the handler's effects) to the inbox without waiting for the commit, so that
+// the results of many handlers share one; a worker waits only when too many are still uncommitted.
+void Dispatcher::Record(std::shared_ptr<Attempt> attempt) {
+  constexpr int kMaxAwaitingCommit = 1024;
+  {
+    std::unique_lock lock(mu_);
+    committed_cv_.wait(lock, [this] { return awaiting_commit_ < kMaxAwaitingCommit; });
+    ++awaiting_commit_;
+    if (attempt->handled) ++stats_.handled;
+  }
+  std::function<Status(InboxTransaction&)> run_effects;
+  if (!attempt->effects.empty()) {
+    run_effects = [attempt](InboxTransaction& tx) -> Status {
+      for (auto& effect : attempt->effects) {
+        Status status;
+        try {
+          status = effect(tx);
+        } catch (const std::exception& e) {
+          status = Internal(std::string("threw: ") + e.what());
+        } catch (...) {
+          status = Internal("threw a non-standard exception");
+        }
+        if (!status.ok()) {
+          attempt->effect_error = status;
+          return status;
+        }
+      }
+      return Status::Ok();
+    };
+  }
+  const StoredMessage& m = attempt->message;
+  inbox_.CompleteAsync(m.message.app_id, m.message.msg_id, attempt->result, clock_.NowMs(),
+                       std::move(run_effects),
+                       [this, attempt](Status status) { OnRecorded(attempt, status); });
+}
+
+void Dispatcher::OnRecorded(const std::shared_ptr<Attempt>& attempt, const Status& status) {
+  const StoredMessage& m = attempt->message;
+  if (!status.ok() && attempt->effect_error && !attempt->effects.empty()) {
+    // The effects and "done" rolled back together: this attempt failed; record that instead.
+    attempt->effects.clear();
+    attempt->result = RetryOrDead(
+        m.attempts, "handler's transactional effect failed: " + attempt->effect_error->ToString(),
+        std::nullopt, clock_.NowMs());
+    inbox_.CompleteAsync(m.message.app_id, m.message.msg_id, attempt->result, clock_.NowMs(),
+                         nullptr, [this, attempt](Status s) { OnRecorded(attempt, s); });
+    return;
+  }
+  DispatchResult result = attempt->result;
+  if (!status.ok()) {
+    // It stays in flight until the next open turns it back to pending: it runs again, never lost.
+    Status error =
+        status.WithContext("dispatcher: recording the result of message " + m.message.msg_id);
+    ReportError(error);
+    result = MakeResult(DispatchResult::Kind::kRetry, error.ToString());
+  } else {
+    std::lock_guard lock(mu_);
+    switch (result.kind) {
+      case DispatchResult::Kind::kDone: ++stats_.done; break;
+      case DispatchResult::Kind::kRetry: ++stats_.retried; break;
+      case DispatchResult::Kind::kDead: ++stats_.dead; break;
+      case DispatchResult::Kind::kUnhandled: ++stats_.unhandled; break;
+    }
+  }
+  if (status.ok() && result.kind == DispatchResult::Kind::kRetry) Notify();  // may be due soon
+  if (options_.on_result) options_.on_result(m, result);
+  if (attempt->done) attempt->done(result);
+  {
+    std::lock_guard lock(mu_);
+    --awaiting_commit_;
+  }
+  committed_cv_.notify_all();
+  idle_cv_.notify_all();
+}
+
+}  // namespace alipaymsg
