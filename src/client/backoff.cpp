@@ -1,0 +1,36 @@
+#include "client/backoff.h"
+
+#include <algorithm>
+#include <utility>
+
+namespace alipaymsg::client {
+
+Backoff::Backoff(BackoffOptions options, Random random)
+    : options_(options), random_(std::move(random)) {
+  if (options_.min_delay.count() < 1) options_.min_delay = std::chrono::milliseconds(1);
+  if (options_.initial < options_.min_delay) options_.initial = options_.min_delay;
+  if (options_.cap < options_.initial) options_.cap = options_.initial;
+}
+
+std::chrono::milliseconds Backoff::Ceiling(int attempt) const {
+  int64_t ceiling = options_.initial.count();
+  for (int i = 1; i < attempt && ceiling < options_.cap.count(); ++i) ceiling *= 2;
+  ceiling = std::min<int64_t>(ceiling, options_.cap.count());
+  return std::chrono::milliseconds(std::max<int64_t>(ceiling, options_.min_delay.count()));
+}
+
+std::chrono::milliseconds Backoff::Next() {
+  const int attempt = attempt_;
+  if (attempt_ < 1000) ++attempt_;  // no overflow; the ceiling is capped long before
+  if (attempt == 0) return std::chrono::milliseconds(0);
+  const int64_t low = options_.min_delay.count();
+  const int64_t high = Ceiling(attempt).count();
+  const uint64_t span = static_cast<uint64_t>(high - low) + 1;
+  return std::chrono::milliseconds(low + static_cast<int64_t>(random_() % span));
+}
+
+void Backoff::SessionEnded(std::chrono::milliseconds open_for) {
+  if (open_for >= options_.stable_after) attempt_ = 0;
+}
+
+}  // namespace alipaymsg::client

@@ -1,0 +1,286 @@
+// One open WebSocket (plain or TLS) of a session: the read loop, the write queue (text frames, pings,
+// the close frame) and the ping/pong liveness check. Internal to session.cpp (Beast-heavy); the
+// session decides what frames mean, the link only moves them.
+#pragma once
+
+#include <chrono>
+#include <deque>
+#include <memory>
+#include <string>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
+
+#include "alipaymsg/status.h"
+
+namespace alipaymsg::client {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+using Strand = asio::strand<asio::io_context::executor_type>;
+using SteadyClock = std::chrono::steady_clock;
+inline constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
+
+// What a link reports to its session (all calls on the session's strand).
+class LinkEvents {
+ public:
+  virtual ~LinkEvents() = default;
+  virtual void OnText(std::string text, SteadyClock::time_point read_at) = 0;
+  virtual void OnLinkLost(std::string why) = 0;  // the first failure that ended the link
+  virtual void OnDeadLink() = 0;                  // no pong within the timeout
+  virtual bool ShouldRead() const = 0;            // false: backpressure or draining
+  virtual bool ReadingPaused() const = 0;         // backpressure (not draining)
+};
+
+struct LinkSettings {
+  std::string host;         // for SNI and host-name verification
+  std::string host_header;  // Host header / handshake host
+  bool host_is_ip = false;
+  bool verify_tls = true;
+  std::string zone;         // cookie: zone=<zone>; when non-empty
+  std::string content_type;
+  bool load_test = false;
+  std::chrono::milliseconds connect_timeout{10000};
+  std::chrono::milliseconds ping_interval{2000};
+  std::chrono::milliseconds pong_timeout{10000};
+};
+
+class Link {
+ public:
+  virtual ~Link() = default;
+  // TCP connect, TLS handshake (verified), WebSocket upgrade on `target`.
+  virtual asio::awaitable<Status> Open(tcp::resolver::results_type endpoints, std::string target) = 0;
+  // Reads, writes and pings until the link ends (error, dead link, close, Shutdown).
+  virtual asio::awaitable<void> Run() = 0;
+  virtual void Send(std::string text) = 0;
+  virtual void CloseGracefully() = 0;  // close(1000) after everything queued so far
+  virtual void Shutdown() = 0;         // close the socket now
+  virtual void ResumeReading() = 0;
+  bool closed() const { return closed_; }
+  SteadyClock::time_point opened_at{};
+
+ protected:
+  bool closed_ = false;
+};
+
+template <bool kTls>
+class LinkT final : public Link {
+  using Transport =
+      std::conditional_t<kTls, beast::ssl_stream<beast::tcp_stream>, beast::tcp_stream>;
+
+ public:
+  LinkT(LinkEvents& events, Strand strand, ssl::context* tls, LinkSettings settings)
+      : events_(events),
+        ws_(MakeTransport(strand, tls)),
+        settings_(std::move(settings)),
+        write_wake_(strand),
+        read_wake_(strand),
+        ping_timer_(strand) {}
+
+  asio::awaitable<Status> Open(tcp::resolver::results_type endpoints, std::string target) override {
+    auto& tcp_layer = beast::get_lowest_layer(ws_);
+    auto [ec, endpoint] = co_await tcp_layer.async_connect(endpoints, kUseTuple);
+    (void)endpoint;
+    if (ec) co_return Unavailable("TCP connect to " + settings_.host_header + ": " + ec.message());
+    tcp_layer.socket().set_option(tcp::no_delay(true), ec);
+    if constexpr (kTls) {
+      auto& tls = ws_.next_layer();
+      if (!settings_.host_is_ip) SSL_set_tlsext_host_name(tls.native_handle(), settings_.host.c_str());
+      if (settings_.verify_tls) tls.set_verify_callback(ssl::host_name_verification(settings_.host));
+      auto [hec] = co_await tls.async_handshake(ssl::stream_base::client, kUseTuple);
+      if (hec) co_return Unavailable("TLS handshake with " + settings_.host_header + ": " +
+                                     DescribeTlsError(hec, tls.native_handle()));
+    }
+    ws_.set_option(websocket::stream_base::timeout{settings_.connect_timeout,
+                                                   websocket::stream_base::none(), false});
+    ws_.set_option(websocket::stream_base::decorator(
+        [zone = settings_.zone, content_type = settings_.content_type,
+         load_test = settings_.load_test](websocket::request_type& request) {
+          request.erase(http::field::user_agent);
+          request.set(http::field::content_type, content_type);
+          if (!zone.empty()) request.set("cookie", "zone=" + zone + ";");
+          if (load_test) request.set("LoadTest", "true");
+        }));
+    ws_.read_message_max(kMaxMessageBytes);
+    ws_.auto_fragment(false);
+    websocket::response_type response;
+    auto [wec] = co_await ws_.async_handshake(response, settings_.host_header, target, kUseTuple);
+    if (wec) {
+      std::string why = "WebSocket upgrade: " + wec.message();
+      if (response.result_int() != 0 && response.result() != http::status::switching_protocols)
+        why += " (HTTP " + std::to_string(response.result_int()) + ": " +
+               response.body().substr(0, 200) + ")";
+      co_return Unavailable(why);
+    }
+    ws_.text(true);
+    ws_.control_callback([this](websocket::frame_type kind, beast::string_view) {
+      if (kind == websocket::frame_type::pong) last_pong_ = SteadyClock::now();
+    });
+    opened_at = SteadyClock::now();
+    last_pong_ = opened_at;
+    co_return Status::Ok();
+  }
+
+  asio::awaitable<void> Run() override {
+    using namespace asio::experimental::awaitable_operators;
+    co_await (ReadLoop() && WriteLoop() && PingLoop());
+  }
+
+  void Send(std::string text) override { Enqueue({Kind::kText, std::move(text)}); }
+  void CloseGracefully() override {
+    if (close_queued_) return;
+    close_queued_ = true;
+    Enqueue({Kind::kClose, {}});
+  }
+  void ResumeReading() override {
+    last_pong_ = SteadyClock::now();  // pongs could not be seen while reading was paused
+    read_wake_.cancel();
+  }
+
+  void Shutdown() override {
+    if (closed_) return;
+    closed_ = true;
+    write_wake_.cancel();
+    read_wake_.cancel();
+    ping_timer_.cancel();
+    beast::error_code ignored;
+    beast::get_lowest_layer(ws_).socket().shutdown(tcp::socket::shutdown_both, ignored);
+    beast::get_lowest_layer(ws_).close();
+  }
+
+ private:
+  enum class Kind { kText, kPing, kClose };
+  struct Outgoing {
+    Kind kind;
+    std::string text;
+  };
+  static constexpr size_t kMaxMessageBytes = 4 << 20;
+
+  static websocket::stream<Transport> MakeTransport(Strand strand, ssl::context* tls) {
+    if constexpr (kTls) {
+      return websocket::stream<Transport>(strand, *tls);
+    } else {
+      (void)tls;
+      return websocket::stream<Transport>(strand);
+    }
+  }
+
+  static std::string DescribeTlsError(const beast::error_code& ec, SSL* ssl) {
+    std::string why = ec.message();
+    const long verify = SSL_get_verify_result(ssl);
+    if (verify != X509_V_OK)
+      why += std::string(" (certificate: ") + X509_verify_cert_error_string(verify) + ")";
+    return why;
+  }
+
+  void Enqueue(Outgoing item) {
+    if (closed_) return;
+    queue_.push_back(std::move(item));
+    write_wake_.cancel();
+  }
+
+  void Lost(std::string why) {
+    if (closed_) return;
+    events_.OnLinkLost(std::move(why));
+    Shutdown();
+  }
+
+  asio::awaitable<void> ReadLoop() {
+    beast::flat_buffer buffer;
+    while (!closed_) {
+      if (!events_.ShouldRead()) {  // backpressure or draining: leave frames in the socket
+        read_wake_.expires_at(SteadyClock::time_point::max());
+        co_await read_wake_.async_wait(kUseTuple);
+        continue;
+      }
+      buffer.clear();
+      auto [ec, bytes] = co_await ws_.async_read(buffer, kUseTuple);
+      (void)bytes;
+      if (ec) {
+        if (ec == websocket::error::closed)
+          Lost("closed by the server (code " + std::to_string(ws_.reason().code) +
+               (ws_.reason().reason.empty() ? "" : ", " + std::string(ws_.reason().reason.data(), ws_.reason().reason.size())) + ")");
+        else
+          Lost("read: " + ec.message());
+        break;
+      }
+      if (!ws_.got_text()) continue;  // binary frames mean nothing on this channel
+      events_.OnText(beast::buffers_to_string(buffer.data()), SteadyClock::now());
+    }
+    Shutdown();
+  }
+
+  asio::awaitable<void> WriteLoop() {
+    while (!closed_) {
+      if (queue_.empty()) {
+        write_wake_.expires_at(SteadyClock::time_point::max());
+        co_await write_wake_.async_wait(kUseTuple);
+        continue;
+      }
+      Outgoing item = std::move(queue_.front());
+      queue_.pop_front();
+      beast::error_code ec;
+      if (item.kind == Kind::kText) {
+        std::tie(ec, std::ignore) = co_await ws_.async_write(asio::buffer(item.text), kUseTuple);
+      } else if (item.kind == Kind::kPing) {
+        std::tie(ec) = co_await ws_.async_ping({}, kUseTuple);
+      } else {
+        std::tie(ec) = co_await ws_.async_close(websocket::close_code::normal, kUseTuple);
+        Lost(ec ? "close: " + ec.message() : "closed by us (1000)");
+        break;
+      }
+      if (ec) {
+        Lost("write: " + ec.message());
+        break;
+      }
+    }
+    Shutdown();
+  }
+
+  asio::awaitable<void> PingLoop() {
+    while (!closed_) {
+      ping_timer_.expires_after(settings_.ping_interval);
+      co_await ping_timer_.async_wait(kUseTuple);
+      if (closed_) break;
+      const auto now = SteadyClock::now();
+      if (events_.ReadingPaused()) {
+        last_pong_ = now;  // no reads, so no pongs to see; judge liveness once reading resumes
+      } else if (now - last_pong_ > settings_.pong_timeout) {
+        events_.OnDeadLink();
+        Lost("no pong for " +
+             std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(now - last_pong_)
+                                .count()) +
+             " ms: dead link");
+        break;
+      }
+      if (!close_queued_) Enqueue({Kind::kPing, {}});
+    }
+  }
+
+  LinkEvents& events_;
+  websocket::stream<Transport> ws_;
+  LinkSettings settings_;
+  std::deque<Outgoing> queue_;
+  asio::steady_timer write_wake_;
+  asio::steady_timer read_wake_;
+  asio::steady_timer ping_timer_;
+  SteadyClock::time_point last_pong_{};
+  bool close_queued_ = false;
+};
+
+}  // namespace alipaymsg::client

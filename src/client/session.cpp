@@ -1,0 +1,633 @@
+// The session state machine (one per app): Registering → Connecting → Open → Backoff → … → Stopped.
+// The only translation unit with Beast in it (with link.h).
+#include "client/session.h"
+
+#include <openssl/rand.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+
+#include <map>
+#include <optional>
+#include <vector>
+
+#include "alipaymsg/frame.h"
+#include "alipaymsg/params.h"
+#include "alipaymsg/register.h"
+#include "client/backoff.h"
+#include "client/bookkeeping.h"
+#include "client/diagnostics.h"
+#include "client/endpoint.h"
+#include "client/intake.h"
+#include "client/link.h"
+
+namespace alipaymsg::client {
+namespace {
+
+std::string RandomHex(size_t bytes, const std::function<uint64_t()>& fallback) {
+  std::string raw(bytes, '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(bytes)) != 1) {
+    for (auto& c : raw) c = static_cast<char>(fallback());
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex;
+  for (unsigned char c : raw) {
+    hex += kHex[c >> 4];
+    hex += kHex[c & 15];
+  }
+  return hex;
+}
+
+struct Registration {
+  std::string link_token;
+  std::string zone;
+};
+
+class SessionImpl final : public Session,
+                          public LinkEvents,
+                          public std::enable_shared_from_this<SessionImpl> {
+ public:
+  SessionImpl(asio::io_context& io, std::shared_ptr<SharedContext> shared, AppOptions app,
+              Endpoint endpoint, std::unique_ptr<ssl::context> tls)
+      : shared_(std::move(shared)),
+        options_(shared_->options),
+        app_(std::move(app)),
+        app_id_(app_.credentials->app_id()),
+        endpoint_(std::move(endpoint)),
+        tls_(std::move(tls)),
+        strand_(asio::make_strand(io)),
+        diagnostics_(app_id_),
+        backoff_(options_.backoff, options_.random),
+        acks_(options_.max_in_flight),
+        sends_(options_.max_pending_sends),
+        stream_ids_(static_cast<uint32_t>(options_.random() % 3843)),
+        backoff_timer_(strand_),
+        stop_timer_(strand_),
+        deadline_(strand_) {}
+
+  const std::string& app_id() const override { return app_id_; }
+  ConnectionStats Snapshot() const override { return diagnostics_.Snapshot(); }
+
+  void Start() override {
+    asio::post(strand_, [self = shared_from_this()] {
+      if (self->started_ || self->stopping_) return;
+      self->started_ = true;
+      asio::co_spawn(self->strand_, self->Run(), asio::detached);
+    });
+  }
+
+  void Stop(std::function<void()> done) override {
+    asio::post(strand_, [self = shared_from_this(), done = std::move(done)]() mutable {
+      self->BeginStop(std::move(done));
+    });
+  }
+
+  void AsyncSend(std::string msg_api, std::string biz_content, SendCallback done) override {
+    asio::post(strand_, [self = shared_from_this(), msg_api = std::move(msg_api),
+                         biz = std::move(biz_content), done = std::move(done)]() mutable {
+      self->DoSend(msg_api, biz, std::move(done));
+    });
+  }
+
+  // ---- LinkEvents (on the strand) ----
+  void OnText(std::string text, SteadyClock::time_point read_at) override;
+  void OnLinkLost(std::string why) override {
+    if (!stopping_) Fail("connection lost: " + why, LogLevel::kWarn);
+  }
+  void OnDeadLink() override {
+    diagnostics_.Update([](ConnectionStats& s) { ++s.dead_links; });
+  }
+  bool ShouldRead() const override { return acks_.ShouldRead(); }
+  bool ReadingPaused() const override { return acks_.Paused(); }
+
+ private:
+  int64_t Now() const { return options_.wall_clock_ms(); }
+  void Log(LogLevel level, const std::string& line) const {
+    if (options_.logger) options_.logger(level, "[app " + app_id_ + "] " + line);
+  }
+  void Fail(std::string error, LogLevel level = LogLevel::kError) {
+    Log(level, error);
+    diagnostics_.SetError(std::move(error), Now());
+  }
+  void SetState(ConnectionState state) {
+    if (diagnostics_.state() != state) Log(LogLevel::kDebug, "state " + std::string(ToString(state)));
+    diagnostics_.SetState(state, Now());
+  }
+
+  // Runs `fn` on the strand from any thread, unless the Client is gone.
+  template <class F>
+  void PostFromAnyThread(F&& fn) {
+    std::lock_guard lock(shared_->gate_mutex);
+    if (shared_->gate_open) asio::post(strand_, std::forward<F>(fn));
+  }
+
+  asio::awaitable<void> Run();
+  asio::awaitable<Result<Registration>> Register();
+  asio::awaitable<Result<std::shared_ptr<Link>>> Connect(const Registration& registration);
+  asio::awaitable<Result<tcp::resolver::results_type>> Resolve(tcp::resolver& resolver);
+  template <class Stream>
+  asio::awaitable<Result<http::response<http::string_body>>> HttpGet(
+      Stream& stream, tcp::resolver::results_type endpoints, http::request<http::empty_body> request);
+  asio::awaitable<void> WaitBackoff();
+
+  // A watchdog over one step (register, connect): on expiry it runs `cancel_step_`.
+  void ArmDeadline(std::chrono::milliseconds timeout);
+  void DisarmDeadline();
+
+  void BeginStop(std::function<void()> done);
+  void MaybeFinishDrain();
+  void OnStored(const std::shared_ptr<Link>& link, const Frame& frame, const InboundMessage& message,
+                Result<std::vector<StoreOutcome>> result, SteadyClock::time_point read_at);
+  void Ack(const std::shared_ptr<Link>& link, const Frame& frame, bool success,
+           SteadyClock::time_point read_at);
+  void DoSend(const std::string& msg_api, const std::string& biz, SendCallback done);
+  void CompleteSend(const std::string& stream_id, Result<SendResult> result);
+  void FailPendingSends(const std::string& why);
+
+  std::shared_ptr<SharedContext> shared_;
+  const ClientOptions& options_;
+  AppOptions app_;
+  std::string app_id_;
+  Endpoint endpoint_;
+  std::unique_ptr<ssl::context> tls_;
+  Strand strand_;
+  Diagnostics diagnostics_;
+  Backoff backoff_;
+  AckBook acks_;
+  PendingSends sends_;
+  std::map<std::string, std::unique_ptr<asio::steady_timer>> send_timers_;
+  StreamIdGenerator stream_ids_;
+
+  asio::steady_timer backoff_timer_;
+  asio::steady_timer stop_timer_;
+  asio::steady_timer deadline_;
+  uint64_t deadline_generation_ = 0;
+  bool deadline_expired_ = false;
+  std::function<void()> cancel_step_;  // closes whatever the current step waits on
+
+  std::shared_ptr<Link> link_;
+  bool started_ = false;
+  bool stopping_ = false;
+  bool stopped_ = false;
+  std::vector<std::function<void()>> stop_callbacks_;
+};
+
+// ---- The state machine ----------------------------------------------------------------------------
+
+asio::awaitable<void> SessionImpl::Run() {
+  auto self = shared_from_this();  // alive until the loop ends
+  bool first = true;
+  while (!stopping_) {
+    if (!first) co_await WaitBackoff();
+    first = false;
+    if (stopping_) break;
+
+    SetState(ConnectionState::kRegistering);
+    Result<Registration> registration = co_await Register();
+    if (stopping_) break;
+    if (!registration.ok()) {
+      diagnostics_.Update([](ConnectionStats& s) { ++s.register_failures; });
+      Fail("register.do failed: " + registration.status().ToString());
+      continue;
+    }
+
+    SetState(ConnectionState::kConnecting);
+    Result<std::shared_ptr<Link>> link = co_await Connect(*registration);
+    if (stopping_) {
+      if (link.ok()) (*link)->Shutdown();
+      break;
+    }
+    if (!link.ok()) {
+      Fail("WebSocket connect failed: " + link.status().ToString());
+      continue;
+    }
+
+    link_ = *link;
+    acks_.ResetForNewLink();
+    SetState(ConnectionState::kOpen);
+    Log(LogLevel::kInfo, "connected to " + endpoint_.host_header);
+    co_await link_->Run();
+    backoff_.SessionEnded(
+        std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - link_->opened_at));
+    link_.reset();
+    FailPendingSends("the connection was lost before the PRODUCE_ACK arrived");
+  }
+  stop_timer_.cancel();
+  stopped_ = true;
+  SetState(ConnectionState::kStopped);
+  Log(LogLevel::kInfo, "stopped");
+  for (auto& done : std::exchange(stop_callbacks_, {}))
+    if (done) done();
+}
+
+asio::awaitable<void> SessionImpl::WaitBackoff() {
+  const auto delay = backoff_.Next();
+  SetState(ConnectionState::kBackoff);
+  diagnostics_.SetNextAttemptIn(delay.count());
+  if (delay.count() > 0) Log(LogLevel::kInfo, "reconnecting in " + std::to_string(delay.count()) + " ms");
+  backoff_timer_.expires_after(delay);
+  co_await backoff_timer_.async_wait(kUseTuple);  // Stop() cancels it
+}
+
+void SessionImpl::ArmDeadline(std::chrono::milliseconds timeout) {
+  const uint64_t generation = ++deadline_generation_;
+  deadline_expired_ = false;
+  deadline_.expires_after(timeout);
+  deadline_.async_wait([self = shared_from_this(), generation](beast::error_code ec) {
+    if (ec || generation != self->deadline_generation_) return;
+    self->deadline_expired_ = true;
+    if (self->cancel_step_) self->cancel_step_();
+  });
+}
+
+void SessionImpl::DisarmDeadline() {
+  ++deadline_generation_;
+  deadline_.cancel();
+  cancel_step_ = nullptr;
+}
+
+asio::awaitable<Result<tcp::resolver::results_type>> SessionImpl::Resolve(tcp::resolver& resolver) {
+  cancel_step_ = [&resolver] { resolver.cancel(); };
+  auto [ec, results] = co_await resolver.async_resolve(endpoint_.host, endpoint_.port, kUseTuple);
+  if (ec) {
+    if (deadline_expired_) co_return Timeout("resolving " + endpoint_.host + " timed out");
+    co_return Unavailable("resolving " + endpoint_.host + ": " + ec.message());
+  }
+  co_return results;
+}
+
+template <class Stream>
+asio::awaitable<Result<http::response<http::string_body>>> SessionImpl::HttpGet(
+    Stream& stream, tcp::resolver::results_type endpoints, http::request<http::empty_body> request) {
+  auto& tcp_layer = beast::get_lowest_layer(stream);
+  cancel_step_ = [&tcp_layer] { tcp_layer.close(); };
+  auto timed_out = [&](const char* step) -> Status {
+    return Timeout(std::string(step) + " timed out after " +
+                   std::to_string(options_.register_timeout.count()) + " ms");
+  };
+  auto [cec, ep] = co_await tcp_layer.async_connect(endpoints, kUseTuple);
+  (void)ep;
+  if (cec) {
+    if (deadline_expired_) co_return timed_out("TCP connect");
+    co_return Unavailable("TCP connect to " + endpoint_.host_header + ": " + cec.message());
+  }
+  if constexpr (!std::is_same_v<Stream, beast::tcp_stream>) {
+    if (!endpoint_.host_is_ip) SSL_set_tlsext_host_name(stream.native_handle(), endpoint_.host.c_str());
+    if (app_.verify_tls) stream.set_verify_callback(ssl::host_name_verification(endpoint_.host));
+    auto [hec] = co_await stream.async_handshake(ssl::stream_base::client, kUseTuple);
+    if (hec) {
+      if (deadline_expired_) co_return timed_out("TLS handshake");
+      std::string why = hec.message();
+      const long verify = SSL_get_verify_result(stream.native_handle());
+      if (verify != X509_V_OK)
+        why += std::string(" (certificate: ") + X509_verify_cert_error_string(verify) + ")";
+      co_return Unavailable("TLS handshake with " + endpoint_.host_header + ": " + why);
+    }
+  }
+  auto [wec, written] = co_await http::async_write(stream, request, kUseTuple);
+  (void)written;
+  if (wec) {
+    if (deadline_expired_) co_return timed_out("sending the request");
+    co_return Unavailable("sending the request: " + wec.message());
+  }
+  beast::flat_buffer buffer;
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(1 << 20);
+  auto [rec, read] = co_await http::async_read(stream, buffer, parser, kUseTuple);
+  (void)read;
+  beast::error_code ignored;
+  tcp_layer.socket().shutdown(tcp::socket::shutdown_both, ignored);
+  tcp_layer.close();
+  if (rec) {
+    if (deadline_expired_) co_return timed_out("reading the response");
+    co_return Unavailable("reading the response: " + rec.message());
+  }
+  co_return parser.release();
+}
+
+asio::awaitable<Result<Registration>> SessionImpl::Register() {
+  diagnostics_.Update([](ConnectionStats& s) { ++s.registers; });
+  const Credentials& credentials = *app_.credentials;
+  Result<Params> params = BuildRegisterParams(credentials, Now(), RandomHex(16, options_.random));
+  if (!params.ok()) co_return params.status().WithContext("building the register.do parameters");
+
+  http::request<http::empty_body> request{http::verb::get,
+                                          "/websocket/register.do?" + BuildQuery(*params), 11};
+  request.set(http::field::host, endpoint_.host_header);
+  request.set(http::field::accept, "text/plain,text/xml,text/javascript,text/html");
+  request.set(http::field::user_agent, "aop-sdk-java");
+  request.set(http::field::content_type,
+              "application/x-www-form-urlencoded;charset=" + credentials.charset());
+  if (app_.load_test) request.set("LoadTest", "true");
+
+  ArmDeadline(options_.register_timeout);
+  tcp::resolver resolver(strand_);
+  Result<http::response<http::string_body>> response = Status(Internal("not sent"));
+  Result<tcp::resolver::results_type> endpoints = co_await Resolve(resolver);
+  if (!endpoints.ok()) {
+    response = endpoints.status();
+  } else if (endpoint_.tls) {
+    beast::ssl_stream<beast::tcp_stream> stream(strand_, *tls_);
+    response = co_await HttpGet(stream, *endpoints, std::move(request));
+  } else {
+    beast::tcp_stream stream(strand_);
+    response = co_await HttpGet(stream, *endpoints, std::move(request));
+  }
+  DisarmDeadline();
+  if (!response.ok()) co_return response.status();
+
+  const auto status = response->result_int();
+  if (status >= 400)
+    co_return ProtocolError("register.do answered HTTP " + std::to_string(status) + ": " +
+                            response->body().substr(0, 200));
+  Registration registration;
+  for (const char* name : {"set-cookie", "Set-Cookie", "Set-cookie"}) {
+    auto it = response->find(name);  // Beast compares names case-insensitively: the first one wins
+    if (it == response->end()) continue;
+    Result<std::optional<std::string>> zone = ParseZoneCookie(it->value());
+    if (!zone.ok()) co_return zone.status().WithContext("register.do Set-Cookie");
+    if (zone->has_value()) registration.zone = **zone;
+    break;
+  }
+  Result<RegisterResponse> parsed = ParseRegisterResponse(response->body());
+  if (!parsed.ok()) co_return parsed.status().WithContext("register.do response");
+  Status checked = CheckRegisterResponse(*parsed, credentials);
+  if (!checked.ok()) co_return checked;
+  registration.link_token = parsed->link_token;
+  co_return registration;
+}
+
+asio::awaitable<Result<std::shared_ptr<Link>>> SessionImpl::Connect(const Registration& registration) {
+  Result<Params> params = BuildConnectParams(*app_.credentials, registration.link_token, Now());
+  if (!params.ok()) co_return params.status().WithContext("building the WebSocket parameters");
+
+  LinkSettings settings;
+  settings.host = endpoint_.host;
+  settings.host_header = endpoint_.host_header;
+  settings.host_is_ip = endpoint_.host_is_ip;
+  settings.verify_tls = app_.verify_tls;
+  settings.zone = registration.zone;
+  settings.content_type = "application/x-www-form-urlencoded;charset=" + app_.credentials->charset();
+  settings.load_test = app_.load_test;
+  settings.connect_timeout = options_.connect_timeout;
+  settings.ping_interval = options_.ping_interval;
+  settings.pong_timeout = options_.pong_timeout;
+
+  std::shared_ptr<Link> link;
+  if (endpoint_.tls) link = std::make_shared<LinkT<true>>(*this, strand_, tls_.get(), settings);
+  else link = std::make_shared<LinkT<false>>(*this, strand_, nullptr, settings);
+
+  ArmDeadline(options_.connect_timeout);
+  tcp::resolver resolver(strand_);
+  Result<tcp::resolver::results_type> endpoints = co_await Resolve(resolver);
+  Status opened = endpoints.status();
+  if (endpoints.ok()) {
+    cancel_step_ = [link] { link->Shutdown(); };
+    opened = co_await link->Open(*endpoints, "/websocket?" + BuildQuery(*params));
+  }
+  const bool expired = deadline_expired_;
+  DisarmDeadline();
+  if (!opened.ok()) {
+    link->Shutdown();
+    if (expired)
+      co_return Timeout("WebSocket connect timed out after " +
+                        std::to_string(options_.connect_timeout.count()) + " ms (" +
+                        opened.message() + ")");
+    co_return opened;
+  }
+  co_return link;
+}
+
+// ---- Graceful stop ---------------------------------------------------------------------------------
+
+void SessionImpl::BeginStop(std::function<void()> done) {
+  if (stopped_ || !started_) {
+    stopping_ = true;
+    stopped_ = true;
+    SetState(ConnectionState::kStopped);
+    if (done) done();
+    return;
+  }
+  stop_callbacks_.push_back(std::move(done));
+  if (stopping_) return;
+  stopping_ = true;
+  SetState(ConnectionState::kClosing);
+  backoff_timer_.cancel();
+  if (cancel_step_) cancel_step_();
+  if (link_) {
+    acks_.StartDraining();  // read no more; frames already read get stored and acked
+    MaybeFinishDrain();
+    stop_timer_.expires_after(options_.stop_timeout);
+    stop_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (ec || !self->link_) return;
+      self->Fail("graceful stop timed out; closing the socket", LogLevel::kWarn);
+      self->link_->Shutdown();
+    });
+  }
+}
+
+void SessionImpl::MaybeFinishDrain() {
+  if (link_ && acks_.DrainComplete()) link_->CloseGracefully();
+}
+
+// ---- CONSUME: verify → store → ack ---------------------------------------------------------------
+
+void SessionImpl::OnText(std::string text, SteadyClock::time_point read_at) {
+  if (acks_.draining()) {
+    Log(LogLevel::kDebug, "stopping: frame left unanswered (the server redelivers it)");
+    return;
+  }
+  Intake intake = ClassifyFrame(text, *app_.credentials, app_id_, Now());
+  switch (intake.kind) {
+    case Intake::Kind::kMalformed:
+      diagnostics_.Update([](ConnectionStats& s) { ++s.malformed_frames; });
+      Log(LogLevel::kWarn, "malformed frame ignored (no ack): " + intake.reason);
+      Log(LogLevel::kDebug, "malformed frame text: " + text);
+      return;
+    case Intake::Kind::kIgnored:
+      Log(LogLevel::kDebug, "frame ignored: " + intake.reason);
+      return;
+    case Intake::Kind::kProduceAck:
+      CompleteSend(intake.frame.header.stream_id, ToSendResult(intake.frame));
+      return;
+    case Intake::Kind::kRejected: {
+      diagnostics_.Update([](ConnectionStats& s) {
+        ++s.received;
+        ++s.signature_failures;
+      });
+      Log(LogLevel::kWarn, "msg " + intake.rejected.msg_id + " (" + intake.rejected.msg_api +
+                               ") rejected, answered FAIL, never dispatched: " + intake.reason);
+      acks_.Begin();
+      auto link = link_;
+      shared_->run_blocking([self = shared_from_this(), link, intake = std::move(intake), read_at] {
+        Status recorded = self->shared_->options.inbox->RecordRejected(intake.rejected);
+        self->PostFromAnyThread([self, link, recorded, frame = intake.frame, read_at] {
+          if (!recorded.ok()) self->Fail("audit record failed: " + recorded.ToString());
+          self->Ack(link, frame, false, read_at);
+        });
+      });
+      return;
+    }
+    case Intake::Kind::kConsume: {
+      diagnostics_.Update([](ConnectionStats& s) { ++s.received; });
+      Log(LogLevel::kDebug, "msg " + intake.message.msg_id + " (" + intake.message.msg_api +
+                                ") bizContent: " + intake.message.biz_content);
+      acks_.Begin();
+      std::vector<InboundMessage> batch{intake.message};
+      options_.inbox->StoreAsync(
+          std::move(batch), [self = shared_from_this(), link = link_, frame = std::move(intake.frame),
+                             message = std::move(intake.message),
+                             read_at](Result<std::vector<StoreOutcome>> result) mutable {
+            // On the inbox's writer thread: hop back to the strand.
+            self->PostFromAnyThread([self, link, frame = std::move(frame), message = std::move(message),
+                                     result = std::move(result), read_at]() mutable {
+              self->OnStored(link, frame, message, std::move(result), read_at);
+            });
+          });
+      return;
+    }
+  }
+}
+
+void SessionImpl::OnStored(const std::shared_ptr<Link>& link, const Frame& frame,
+                           const InboundMessage& message, Result<std::vector<StoreOutcome>> result,
+                           SteadyClock::time_point read_at) {
+  if (!result.ok() || result->size() != 1) {
+    diagnostics_.Update([](ConnectionStats& s) { ++s.store_errors; });
+    Fail("inbox commit failed for msg " + message.msg_id + ", answered FAIL: " +
+         (result.ok() ? std::string("wrong outcome count") : result.status().ToString()));
+    Ack(link, frame, false, read_at);
+    return;
+  }
+  const StoreOutcome outcome = (*result)[0];
+  if (outcome == StoreOutcome::kNew) {
+    diagnostics_.Update([](ConnectionStats& s) { ++s.stored_new; });
+    if (options_.on_new_messages) options_.on_new_messages();
+  } else {
+    diagnostics_.Update([](ConnectionStats& s) { ++s.duplicates; });
+    Log(LogLevel::kDebug, "msg " + message.msg_id + " is a redelivery: acked, not dispatched again");
+  }
+  if (options_.ack_mode == AckMode::kAfterStore) {
+    Ack(link, frame, true, read_at);
+    return;
+  }
+  options_.handle_now(message, outcome,
+                      [self = shared_from_this(), link, frame, read_at](bool handled) {
+                        self->PostFromAnyThread([self, link, frame, read_at, handled] {
+                          self->Ack(link, frame, handled, read_at);
+                        });
+                      });
+}
+
+void SessionImpl::Ack(const std::shared_ptr<Link>& link, const Frame& frame, bool success,
+                      SteadyClock::time_point read_at) {
+  if (!link || link != link_ || link->closed()) {
+    // Stored (or audited) but the link that carried it is gone: Alipay redelivers it, and the
+    // inbox absorbs the redelivery as a duplicate.
+    diagnostics_.Update([](ConnectionStats& s) { ++s.acks_unsent; });
+    return;
+  }
+  acks_.End();
+  const std::string fallback = frame.has_stream_id ? std::string() : stream_ids_.Next(Now());
+  link->Send(BuildConsumeAck(frame, success, fallback));
+  const auto micros =
+      std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - read_at).count();
+  diagnostics_.Update([&](ConnectionStats& s) {
+    ++(success ? s.acks_success : s.acks_fail);
+    s.ack_latency.Record(micros);
+    s.in_flight = acks_.in_flight();
+    s.reading_paused = acks_.Paused();
+  });
+  if (acks_.ShouldRead()) link->ResumeReading();
+  MaybeFinishDrain();
+}
+
+// ---- PRODUCE ---------------------------------------------------------------------------------------
+
+void SessionImpl::DoSend(const std::string& msg_api, const std::string& biz, SendCallback done) {
+  auto fail = [&](Status status) {
+    diagnostics_.Update([](ConnectionStats& s) { ++s.produce_errors; });
+    done(std::move(status));
+  };
+  if (!link_ || link_->closed() || stopping_) {
+    const ConnectionStats stats = diagnostics_.Snapshot();
+    fail(Unavailable("app " + app_id_ + " is not connected (state " +
+                     std::string(ToString(stats.state)) +
+                     (stats.last_error.empty() ? "" : "; last error: " + stats.last_error) + ")"));
+    return;
+  }
+  const std::string stream_id = stream_ids_.Next(Now());
+  Result<std::string> frame = BuildProduceFrame(*app_.credentials, stream_id, Now(), msg_api, biz);
+  if (!frame.ok()) return fail(frame.status().WithContext("PRODUCE " + msg_api));
+  Status added = sends_.Add(stream_id, std::move(done));
+  if (!added.ok()) return fail(std::move(added));
+  auto timer = std::make_unique<asio::steady_timer>(strand_, options_.send_timeout);
+  timer->async_wait([self = shared_from_this(), stream_id](beast::error_code ec) {
+    if (ec) return;
+    self->CompleteSend(stream_id, Timeout("no PRODUCE_ACK within " +
+                                          std::to_string(self->options_.send_timeout.count()) + " ms"));
+  });
+  send_timers_[stream_id] = std::move(timer);
+  diagnostics_.Update([](ConnectionStats& s) { ++s.produce_sent; });
+  Log(LogLevel::kDebug, "PRODUCE " + msg_api + " stream-id " + stream_id + " bizContent: " + biz);
+  link_->Send(std::move(*frame));
+}
+
+void SessionImpl::CompleteSend(const std::string& stream_id, Result<SendResult> result) {
+  std::optional<SendCallback> done = sends_.Take(stream_id);
+  if (!done) {
+    Log(LogLevel::kWarn, "PRODUCE_ACK for unknown stream-id " + stream_id + " ignored");
+    return;
+  }
+  if (auto it = send_timers_.find(stream_id); it != send_timers_.end()) {
+    it->second->cancel();
+    send_timers_.erase(it);
+  }
+  diagnostics_.Update([&](ConnectionStats& s) {
+    if (!result.ok()) ++s.produce_errors;
+    else if (result->success) ++s.produce_success;
+    else ++s.produce_fail;
+  });
+  if (*done) (*done)(std::move(result));
+}
+
+void SessionImpl::FailPendingSends(const std::string& why) {
+  for (auto& [id, timer] : send_timers_) timer->cancel();
+  send_timers_.clear();
+  for (auto& done : sends_.TakeAll()) {
+    diagnostics_.Update([](ConnectionStats& s) { ++s.produce_errors; });
+    if (done) done(Unavailable(why));
+  }
+}
+
+}  // namespace
+
+Result<std::shared_ptr<Session>> Session::Create(asio::io_context& io,
+                                                 std::shared_ptr<SharedContext> shared,
+                                                 AppOptions app) {
+  if (!app.credentials) return InvalidArgument("app options without credentials");
+  const std::string& app_id = app.credentials->app_id();
+  Result<Endpoint> endpoint = ParseServerHost(app.server_host, app.tls);
+  if (!endpoint.ok()) return endpoint.status().WithContext("app " + app_id);
+  std::unique_ptr<ssl::context> tls;
+  if (app.tls) {
+    tls = std::make_unique<ssl::context>(ssl::context::tls_client);
+    tls->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                     ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+    beast::error_code ec;
+    tls->set_default_verify_paths(ec);
+    if (!app.ca_file.empty()) {
+      tls->load_verify_file(app.ca_file, ec);
+      if (ec)
+        return InvalidArgument("app " + app_id + ": CA file '" + app.ca_file +
+                               "' cannot be loaded: " + ec.message());
+    }
+    tls->set_verify_mode(app.verify_tls ? ssl::verify_peer : ssl::verify_none);
+  }
+  return std::shared_ptr<Session>(std::make_shared<SessionImpl>(
+      io, std::move(shared), std::move(app), std::move(*endpoint), std::move(tls)));
+}
+
+}  // namespace alipaymsg::client
