@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "alipaymsg/client.h"  // AckMode
 #include "alipaymsg/credentials.h"
 #include "alipaymsg/status.h"
 
@@ -30,8 +31,8 @@ struct AppConfig {
   bool cert_mode() const { return !credentials.app_cert_path.empty(); }
 };
 
-enum class AckMode { kAfterStore, kAfterHandle };
-std::string_view ToString(AckMode mode);
+// "after-store" / "after-handle" (AckMode is the client's, alipaymsg/client.h).
+std::string_view AckModeName(AckMode mode);
 
 struct SinkConfig {
   enum class Kind { kJsonl, kExec, kWebhook };

@@ -18,7 +18,7 @@ extern char** environ;
 
 namespace alipaymsg {
 
-std::string_view ToString(AckMode mode) {
+std::string_view AckModeName(AckMode mode) {
   return mode == AckMode::kAfterStore ? "after-store" : "after-handle";
 }
 

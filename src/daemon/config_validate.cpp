@@ -297,8 +297,9 @@ void ConfigParser::ParseSink(const YAML::Node& item, const std::string& name, Da
       for (const Value& p : patterns) {
         const size_t star = p.text.find('*');
         if (p.text.empty()) Error(p, "an empty pattern matches nothing (use \"*\" for every message)");
-        else if (star != std::string::npos && star != p.text.size() - 1)
-          Error(p, Quote(p.text) + ": a wildcard may only end the pattern (\"alipay.open.mini.*\" or \"*\")");
+        else if (star != std::string::npos && p.text != "*" && (star != p.text.size() - 1 || !p.text.ends_with(".*")))
+          Error(p, Quote(p.text) + ": a wildcard may only end the pattern, after a dot (\"alipay.open.mini.*\"), "
+                   "or stand alone (\"*\")");
         else sink.match.push_back(p.text);
       }
     } else if (key == "jsonl") {

@@ -404,8 +404,11 @@ TEST_F(ConfigTest, SinkErrors) {
             At(6) + "sinks[0]: has sinks[0].jsonl and sinks[0].webhook; one sink does one thing (add another "
                     "list item for the second)");
   EXPECT_EQ(sinks("  - match: \"alipay.*.passed\"\n    jsonl: a.jsonl\n"),
-            At(6) + "sinks[0].match: \"alipay.*.passed\": a wildcard may only end the pattern "
-                    "(\"alipay.open.mini.*\" or \"*\")");
+            At(6) + "sinks[0].match: \"alipay.*.passed\": a wildcard may only end the pattern, after a dot "
+                    "(\"alipay.open.mini.*\"), or stand alone (\"*\")");
+  EXPECT_EQ(sinks("  - match: \"alipay.open*\"\n    jsonl: a.jsonl\n"),
+            At(6) + "sinks[0].match: \"alipay.open*\": a wildcard may only end the pattern, after a dot "
+                    "(\"alipay.open.mini.*\"), or stand alone (\"*\")");
   EXPECT_EQ(sinks("  - match: \"*\"\n    exec: \"bin/hook.sh --flag\"\n"),
             At(7) + "sinks[0].exec: \"bin/hook.sh --flag\" has spaces; exec takes a list [program, arg, ...] "
                     "and runs no shell");

@@ -1,0 +1,182 @@
+// Sinks: where alipay-msgd hands each message. A sink is a dispatcher handler (router.h): it answers
+// Done, RetryLater (the dispatcher backs off, then marks the message dead) or Reject.
+//
+//   jsonl    one line per message, exactly once: the line is written inside the inbox transaction
+//            that marks the message done (see JsonlSink).
+//   exec     runs a program (no shell) with the message JSON on stdin; exit 0 = done.
+//   webhook  POSTs the message JSON; 2xx = done.
+// exec and webhook are at-least-once (a crash after the receiver's success and before the inbox
+// commit repeats the delivery); X-Alipay-Msg-Id / ALIPAY_MSG_ID let receivers deduplicate.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "alipaymsg/daemon_config.h"
+#include "alipaymsg/router.h"
+
+namespace alipaymsg::daemon {
+
+// "2024-05-06T07:08:09.123Z" (UTC, milliseconds).
+std::string Rfc3339Utc(int64_t unix_ms);
+
+// The message as one line of JSON (no newline):
+// {"app_id","msg_api","msg_id","biz_content":<the JSON object>,"channel","received_at","delivery_count"}
+// biz_content is embedded as received when it is JSON on one line, re-serialized compactly when it
+// spans lines, and as a JSON string when it is not JSON at all (the line stays valid JSON).
+std::string MessageJson(const MessageView& message);
+
+// "*" matches everything, "prefix.*" every msgApi starting with "prefix.", anything else exactly
+// (the config accepts only these forms).
+bool PatternMatches(std::string_view pattern, std::string_view msg_api);
+
+class Sink {
+ public:
+  virtual ~Sink() = default;
+  virtual std::string_view kind() const = 0;
+  // Called on dispatcher workers, possibly concurrently.
+  virtual HandlerOutcome Deliver(MessageView& message) = 0;
+  // Shutdown: kill running programs, abort requests; later deliveries answer RetryLater.
+  virtual void Cancel() {}
+};
+
+// Counts deliveries per sink and outcome, for /metrics.
+struct SinkCounters {
+  std::string name;  // "sinks[0]"
+  std::string kind;  // "jsonl"
+  int64_t done = 0, retry = 0, reject = 0;
+};
+
+// First match wins, over the sinks in config order.
+class SinkRouter {
+ public:
+  void Add(std::string name, std::vector<std::string> patterns, std::shared_ptr<Sink> sink);
+  // The first sink whose patterns match; nullptr when none does.
+  Sink* Find(std::string_view msg_api, size_t* index = nullptr) const;
+  // Registers one handler per distinct pattern on `router` (whose own precedence is "most specific
+  // wins"); each handler re-runs the first-match search, so the config order decides. A message no
+  // pattern matches finds no handler and stays unhandled in the inbox.
+  Status RegisterOn(Router& router);
+  void CancelAll();
+  std::vector<SinkCounters> Counters() const;
+
+ private:
+  HandlerOutcome Deliver(MessageView& message);
+  struct Entry {
+    std::string name;
+    std::vector<std::string> patterns;
+    std::shared_ptr<Sink> sink;
+  };
+  std::vector<Entry> entries_;
+  mutable std::mutex mu_;
+  std::vector<SinkCounters> counters_;
+};
+
+// A counting semaphore whose Acquire gives up when cancelled.
+class Slots {
+ public:
+  explicit Slots(int count) : free_(count) {}
+  bool Acquire();  // false: cancelled
+  void Release();
+  void Cancel();
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int free_;
+  bool cancelled_ = false;
+};
+
+// ---- jsonl ----------------------------------------------------------------------------------------
+// Exactly once across crashes: the sink keeps (path → committed size) in a table of the inbox
+// database. A delivery registers an effect that runs inside the inbox transaction marking the
+// message done: it writes the line at the committed size, truncates anything after it, fsyncs the
+// file, and records the new size. If that transaction does not commit (crash, error), the bytes
+// beyond the recorded size are not part of the output: Recover() truncates them at start-up, and the
+// next write overwrites them anyway. Writes happen on the inbox's single writer thread, in commit
+// order.
+class JsonlSink final : public Sink {
+ public:
+  explicit JsonlSink(std::string path) : path_(std::move(path)) {}
+  std::string_view kind() const override { return "jsonl"; }
+  HandlerOutcome Deliver(MessageView& message) override;
+
+  // Creates the sink's table in the inbox database at `inbox_db_path` (own connection) and
+  // truncates the file to its last committed size. Call once before dispatching starts.
+  Status Recover(const std::string& inbox_db_path);
+
+  // The effect itself: appends `line` + "\n" as described above, inside the transaction of `db`
+  // (a sqlite3*). Public for tests.
+  Status AppendInTransaction(void* db, const std::string& line);
+
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// ---- exec -----------------------------------------------------------------------------------------
+struct ExecResult {
+  bool started = false;
+  bool timed_out = false;
+  int exit_code = -1;   // when exited normally
+  int signal = 0;       // when killed by a signal
+  std::string output;   // stdout+stderr, the last 4 KiB
+  std::string error;    // why it could not start
+};
+
+// Runs argv (argv[0] a path; no shell) with `input` on stdin and `extra_env` added to this process's
+// environment; kills the process group after `timeout_ms`. SIGPIPE-safe.
+ExecResult RunProgram(const std::vector<std::string>& argv, const std::string& input,
+                      const std::map<std::string, std::string>& extra_env, int timeout_ms);
+
+class ExecSink final : public Sink {
+ public:
+  ExecSink(std::vector<std::string> argv, int timeout_ms, int concurrency)
+      : argv_(std::move(argv)), timeout_ms_(timeout_ms), slots_(concurrency) {}
+  std::string_view kind() const override { return "exec"; }
+  HandlerOutcome Deliver(MessageView& message) override;
+  void Cancel() override { slots_.Cancel(); }
+
+ private:
+  std::vector<std::string> argv_;
+  int timeout_ms_;
+  Slots slots_;
+};
+
+// ---- webhook --------------------------------------------------------------------------------------
+struct HttpResponse {
+  int status = 0;
+  std::string body;  // the first 4 KiB
+};
+// One POST on a fresh connection, the whole exchange bounded by timeout_ms (sink_webhook.cpp, the
+// only Beast translation unit among the sinks).
+Result<HttpResponse> HttpPost(const std::string& url, const std::map<std::string, std::string>& headers,
+                              const std::string& body, int timeout_ms);
+
+class WebhookSink final : public Sink {
+ public:
+  WebhookSink(std::string url, std::map<std::string, std::string> headers, int timeout_ms,
+              int concurrency)
+      : url_(std::move(url)), headers_(std::move(headers)), timeout_ms_(timeout_ms), slots_(concurrency) {}
+  std::string_view kind() const override { return "webhook"; }
+  HandlerOutcome Deliver(MessageView& message) override;
+  void Cancel() override { slots_.Cancel(); }
+
+ private:
+  std::string url_;
+  std::map<std::string, std::string> headers_;
+  int timeout_ms_;
+  Slots slots_;
+};
+
+// Builds the sinks of `config` (one JsonlSink per distinct path, recovered against the inbox).
+Result<std::unique_ptr<SinkRouter>> BuildSinks(const DaemonConfig& config);
+
+}  // namespace alipaymsg::daemon

@@ -1,0 +1,228 @@
+#include <boost/json.hpp>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <set>
+#include <thread>
+
+#include "sink_test_util.h"
+
+namespace alipaymsg::daemon_test {
+namespace {
+
+using daemon::JsonlSink;
+using daemon::MessageJson;
+using daemon::SinkRouter;
+
+TEST(MessageJsonTest, ExactShape) {
+  StoredMessage stored;
+  stored.message = Msg("m1");
+  stored.delivery_count = 2;
+  MessageView view(stored);
+  EXPECT_EQ(MessageJson(view),
+            R"({"app_id":"2021000000000001","msg_api":"alipay.open.mini.version.audit.passed","msg_id":"m1",)"
+            R"("biz_content":{"mini_app_id":"2021","audit_time":"2024-01-01 10:00:00"},"channel":"websocket",)"
+            R"("received_at":"2023-11-14T22:13:20.123Z","delivery_count":2})");
+}
+
+TEST(MessageJsonTest, MultiLineAndNonJsonBizContentStayOneValidLine) {
+  StoredMessage stored;
+  stored.message = Msg("m1", "a.b", "{\n  \"k\": \"v\\n\",\n  \"n\": 1\n}");
+  MessageView pretty(stored);
+  std::string line = MessageJson(pretty);
+  EXPECT_EQ(line.find('\n'), std::string::npos);
+  EXPECT_NE(line.find(R"("biz_content":{"k":"v\n","n":1})"), std::string::npos) << line;
+
+  stored.message.biz_content = "not json \"at all\"";
+  MessageView garbage(stored);
+  line = MessageJson(garbage);
+  EXPECT_NE(line.find(R"("biz_content":"not json \"at all\"")"), std::string::npos) << line;
+  EXPECT_NO_THROW(boost::json::parse(line));
+}
+
+TEST(Rfc3339Test, Utc) {
+  EXPECT_EQ(daemon::Rfc3339Utc(0), "1970-01-01T00:00:00.000Z");
+  EXPECT_EQ(daemon::Rfc3339Utc(1700000000123), "2023-11-14T22:13:20.123Z");
+  EXPECT_EQ(daemon::Rfc3339Utc(951782400999), "2000-02-29T00:00:00.999Z");
+}
+
+TEST(PatternTest, Matches) {
+  EXPECT_TRUE(daemon::PatternMatches("*", "anything"));
+  EXPECT_TRUE(daemon::PatternMatches("alipay.open.mini.*", "alipay.open.mini.version.audit.passed"));
+  EXPECT_FALSE(daemon::PatternMatches("alipay.open.mini.*", "alipay.open.minix.a"));
+  EXPECT_FALSE(daemon::PatternMatches("alipay.open.mini.*", "alipay.open.auth.appauth.cancelled"));
+  EXPECT_TRUE(daemon::PatternMatches("alipay.trade.refund.depositback.completed", "alipay.trade.refund.depositback.completed"));
+  EXPECT_FALSE(daemon::PatternMatches("alipay.trade.refund", "alipay.trade.refund.depositback.completed"));
+}
+
+class JsonlSinkTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_FALSE(dir_.path().empty());
+    db_ = dir_.path() + "/inbox.db";
+    out_ = dir_.path() + "/out/messages.jsonl";
+    Reopen();
+  }
+  void Reopen() {
+    inbox_.reset();
+    auto inbox = OpenSqliteInbox(db_);
+    ASSERT_TRUE(inbox.ok()) << inbox.status().ToString();
+    inbox_ = std::move(*inbox);
+  }
+  TempDir dir_{"daemon-jsonl"};
+  std::string db_, out_;
+  std::unique_ptr<Inbox> inbox_;
+};
+
+TEST_F(JsonlSinkTest, OneLinePerMessageDuplicatesOnce) {
+  std::vector<InboundMessage> batch;
+  for (int i = 0; i < 5; ++i) batch.push_back(Msg("m" + std::to_string(i)));
+  ASSERT_TRUE(inbox_->Store(batch).ok());
+  ASSERT_TRUE(inbox_->Store({Msg("m3")}).ok());  // a redelivery
+  auto sink = std::make_shared<JsonlSink>(out_);
+  ASSERT_TRUE(sink->Recover(db_).ok());
+  SinkRouter sinks;
+  sinks.Add("sinks[0]", {"*"}, sink);
+  DispatchAll(*inbox_, sinks);
+
+  std::vector<std::string> lines = Lines(ReadAll(out_));
+  ASSERT_EQ(lines.size(), 5u);
+  std::set<std::string> ids;
+  for (const std::string& line : lines) {
+    boost::json::object o = boost::json::parse(line).as_object();
+    ids.insert(std::string(o.at("msg_id").as_string()));
+    EXPECT_EQ(o.at("app_id").as_string(), "2021000000000001");
+    EXPECT_EQ(o.at("channel").as_string(), "websocket");
+    EXPECT_EQ(o.at("biz_content").as_object().at("mini_app_id").as_string(), "2021");
+    EXPECT_EQ(o.at("delivery_count").as_int64(), o.at("msg_id").as_string() == "m3" ? 2 : 1);
+  }
+  EXPECT_EQ(ids.size(), 5u);
+  EXPECT_EQ(sinks.Counters()[0].done, 5);
+}
+
+TEST_F(JsonlSinkTest, UncommittedWriteIsTruncatedOnRecoverAndOverwritten) {
+  JsonlSink sink(out_);
+  ASSERT_TRUE(sink.Recover(db_).ok());
+  ASSERT_TRUE(inbox_->Store({Msg("a"), Msg("b"), Msg("c")}).ok());
+  ASSERT_TRUE(inbox_->Claim(10, 0).ok());
+
+  // "a" commits.
+  ASSERT_TRUE(inbox_->Complete("2021000000000001", "a", {}, 1, [&](InboxTransaction& tx) {
+                      return sink.AppendInTransaction(tx.native(), "LINE-A");
+                    }).ok());
+  // "b" writes its line, then its transaction fails: the line is not part of the output.
+  Status failed = inbox_->Complete("2021000000000001", "b", {}, 1, [&](InboxTransaction& tx) {
+    Status written = sink.AppendInTransaction(tx.native(), "LINE-B");
+    EXPECT_TRUE(written.ok()) << written.ToString();
+    return Internal("injected failure after the write");
+  });
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(ReadAll(out_), "LINE-A\nLINE-B\n");
+  EXPECT_EQ(StateOf(*inbox_, "b"), MessageState::kInFlight);
+
+  // A restart truncates to the committed size.
+  JsonlSink restarted(out_);
+  ASSERT_TRUE(restarted.Recover(db_).ok());
+  EXPECT_EQ(ReadAll(out_), "LINE-A\n");
+
+  // Without a restart, the next committed line overwrites whatever trails the committed size.
+  { std::ofstream(out_, std::ios::app) << "garbage that never committed, longer than a line\n"; }
+  ASSERT_TRUE(inbox_->Complete("2021000000000001", "c", {}, 1, [&](InboxTransaction& tx) {
+                      return restarted.AppendInTransaction(tx.native(), "LINE-C");
+                    }).ok());
+  EXPECT_EQ(ReadAll(out_), "LINE-A\nLINE-C\n");
+}
+
+TEST_F(JsonlSinkTest, ExternallyTruncatedFileAppendsAtItsEnd) {
+  JsonlSink sink(out_);
+  ASSERT_TRUE(sink.Recover(db_).ok());
+  ASSERT_TRUE(inbox_->Store({Msg("a"), Msg("b")}).ok());
+  ASSERT_TRUE(inbox_->Claim(10, 0).ok());
+  ASSERT_TRUE(inbox_->Complete("2021000000000001", "a", {}, 1, [&](InboxTransaction& tx) {
+                      return sink.AppendInTransaction(tx.native(), "LINE-A");
+                    }).ok());
+  std::filesystem::remove(out_);  // rotated away by an operator
+  ASSERT_TRUE(inbox_->Complete("2021000000000001", "b", {}, 1, [&](InboxTransaction& tx) {
+                      return sink.AppendInTransaction(tx.native(), "LINE-B");
+                    }).ok());
+  EXPECT_EQ(ReadAll(out_), "LINE-B\n");
+}
+
+// SIGKILL a process dispatching into a jsonl sink at various moments; after each restart, the file
+// has every message exactly once.
+TEST_F(JsonlSinkTest, ExactlyOnceAcrossSigkill) {
+  constexpr int kMessages = 200;
+  std::vector<InboundMessage> batch;
+  for (int i = 0; i < kMessages; ++i) batch.push_back(Msg("k" + std::to_string(i)));
+  ASSERT_TRUE(inbox_->Store(batch).ok());
+  inbox_->Close();
+  inbox_.reset();
+
+  for (int delay_ms : {5, 20, 40, 80}) {
+    pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      auto inbox = OpenSqliteInbox(db_);
+      if (!inbox.ok()) _exit(2);
+      auto sink = std::make_shared<JsonlSink>(out_);
+      if (!sink->Recover(db_).ok()) _exit(3);
+      SinkRouter sinks;
+      sinks.Add("sinks[0]", {"*"}, sink);
+      Router router;
+      if (!sinks.RegisterOn(router).ok()) _exit(4);
+      Dispatcher dispatcher(**inbox, std::move(router), FastRetries());
+      if (!dispatcher.Start().ok()) _exit(5);
+      dispatcher.Notify();
+      dispatcher.WaitIdle(std::chrono::seconds(30));
+      _exit(0);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+    kill(pid, SIGKILL);
+    int status = 0;
+    waitpid(pid, &status, 0);
+  }
+
+  Reopen();
+  auto sink = std::make_shared<JsonlSink>(out_);
+  ASSERT_TRUE(sink->Recover(db_).ok());
+  SinkRouter sinks;
+  sinks.Add("sinks[0]", {"*"}, sink);
+  DispatchAll(*inbox_, sinks);
+
+  std::vector<std::string> lines = Lines(ReadAll(out_));
+  std::multiset<std::string> ids;
+  for (const std::string& line : lines) {
+    ids.insert(std::string(boost::json::parse(line).as_object().at("msg_id").as_string()));
+  }
+  EXPECT_EQ(lines.size(), static_cast<size_t>(kMessages));
+  for (int i = 0; i < kMessages; ++i) EXPECT_EQ(ids.count("k" + std::to_string(i)), 1u) << i;
+  auto stats = inbox_->Stats();
+  ASSERT_TRUE(stats.ok());
+  EXPECT_EQ(stats->done, kMessages);
+}
+
+TEST_F(JsonlSinkTest, FirstMatchWinsAndUnmatchedStayUnhandled) {
+  ASSERT_TRUE(inbox_->Store({Msg("x1", "alipay.open.mini.version.audit.passed"),
+                             Msg("x2", "alipay.trade.refund.depositback.completed"),
+                             Msg("x3", "zhima.credit.payafteruse.creditagreement.changed")})
+                  .ok());
+  auto first = std::make_shared<JsonlSink>(dir_.path() + "/first.jsonl");
+  auto second = std::make_shared<JsonlSink>(dir_.path() + "/second.jsonl");
+  ASSERT_TRUE(first->Recover(db_).ok());
+  ASSERT_TRUE(second->Recover(db_).ok());
+  SinkRouter sinks;
+  // The router alone would prefer the more specific "alipay.open.mini.*"; the config order wins.
+  sinks.Add("sinks[0]", {"alipay.trade.refund.depositback.completed", "alipay.*"}, first);
+  sinks.Add("sinks[1]", {"alipay.open.mini.*"}, second);
+  DispatchAll(*inbox_, sinks);
+  EXPECT_EQ(Lines(ReadAll(dir_.path() + "/first.jsonl")).size(), 2u);
+  EXPECT_EQ(ReadAll(dir_.path() + "/second.jsonl"), "");
+  EXPECT_EQ(StateOf(*inbox_, "x3"), MessageState::kUnhandled);
+}
+
+}  // namespace
+}  // namespace alipaymsg::daemon_test
