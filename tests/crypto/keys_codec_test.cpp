@@ -1,9 +1,6 @@
 // Key loading diagnostics, base64, MD5, AES edge cases, and signature-checking failure modes.
 #include <gtest/gtest.h>
 
-#include <unistd.h>
-
-#include <filesystem>
 #include <fstream>
 
 #include "alipaymsg/crypto.h"
@@ -151,12 +148,9 @@ TEST(PrivateKeyLoading, FromFileNamesThePath) {
   EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
   EXPECT_TRUE(Contains(missing.status().message(), "/nonexistent/dir/app.key"));
 
-  // (Own temp file rather than testing::MakeTempDir, whose exit-time cleanup reads a destroyed vector.)
-  std::string path = (std::filesystem::temp_directory_path() /
-                      ("alipaymsg-crypto-wrong-" + std::to_string(::getpid()) + ".pem")).string();
+  std::string path = testing::MakeTempDir("crypto-keys") + "/wrong.pem";
   std::ofstream(path) << Input("app_public.pem");
   auto wrong = PrivateKey::FromFile(path);
-  std::filesystem::remove(path);
   ASSERT_FALSE(wrong.ok());
   EXPECT_EQ(wrong.status().message(), path + ": this is a public key, expected a private key");
 }
