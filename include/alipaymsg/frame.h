@@ -61,6 +61,10 @@ struct Frame {
 // Parses a text frame. Every malformed input (no CRLF CRLF, invalid JSON, trailing garbage, a
 // non-string x-* member such as a numeric x-timestamp, a non-digit x-timestamp, missing x-type,
 // data/header/content of the wrong type) returns kParseError naming what is wrong.
+// As in the SDK, a JSON null x-* or data.header member reads as absent (a null x-timestamp is an
+// error) and unknown members are ignored. The data object must be the very text the §9.2
+// extraction finds (else kParseError), so signed_data always covers the delivered header and
+// content. Only whitespace after CRLF CRLF gives an empty_document frame (no error).
 Result<Frame> ParseFrame(std::string_view text);
 
 // Writes a frame exactly as the Java client does: header lines (blank ones skipped; a lone CRLF when

@@ -23,13 +23,15 @@ struct VerifiedNotification {
   std::string msg_method;  // empty for classic trade notifications
   std::string notify_type;
   std::string biz_content; // raw text (still encrypted when encrypt_type=AES)
-  std::string sign_content;  // the content that verified
+  std::string sign_content;  // the content that verified (bytes as received, in `charset`)
 };
 
 // Decodes the form body once, then verifies: sign content with sign_type, then without; empty values
 // skipped (Java), then kept (Node); RSA/RSA2 by sign_type (default RSA2); bytes in `charset`
 // (UTF-8 default, GBK). In cert mode `alipay_cert_sn` picks the key; an unknown SN is an error
-// naming it. Ok result only when a signature verified.
+// naming it. Ok result only when a signature verified. `params` and the fields are returned as UTF-8
+// (converted from GBK when `charset` says so). Repeated parameter names are refused: the signed and
+// the used value could differ.
 Result<VerifiedNotification> VerifyNotification(std::string_view form_body, const NotifyKeys& keys);
 
 }  // namespace alipaymsg
