@@ -199,6 +199,14 @@ void SqliteInbox::CommitGroup(std::vector<WriteOp>& ops) {
   if (group.ok()) group = db.Exec("BEGIN IMMEDIATE");
   if (group.ok()) {
     for (size_t i = 0; i < ops.size(); ++i) {
+      if (sqlite3_get_autocommit(db.handle()) != 0) {
+        // SQLite rolled the whole transaction back (I/O error, disk full): running the rest would
+        // commit them one by one outside the group. Fail the group instead.
+        group = i > 0 && !results[i - 1].ok()
+                    ? results[i - 1]
+                    : IoError("sqlite rolled back the inbox transaction");
+        break;
+      }
       Status status = db.Exec("SAVEPOINT op");
       if (status.ok()) {
         try {
@@ -214,7 +222,7 @@ void SqliteInbox::CommitGroup(std::vector<WriteOp>& ops) {
       }
       results[i] = status;
     }
-    group = db.Exec("COMMIT");
+    if (group.ok()) group = db.Exec("COMMIT");
     if (group.ok()) {
       commits_.fetch_add(1, std::memory_order_relaxed);
     } else {

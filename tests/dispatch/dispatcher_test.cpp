@@ -498,6 +498,54 @@ TEST_F(DispatcherTest, AMessageInterruptedTooOftenGoesDead) {
   EXPECT_NE(m.last_error.find("interrupted"), std::string::npos) << m.last_error;
 }
 
+TEST_F(DispatcherTest, ReportsResultsAndSurvivesTheInboxGoingAway) {
+  std::mutex mu;
+  std::vector<std::pair<std::string, DispatchResult::Kind>> results;
+  std::vector<Status> errors;
+  options_.on_result = [&](const StoredMessage& m, const DispatchResult& r) {
+    std::lock_guard lock(mu);
+    results.emplace_back(m.message.msg_id, r.kind);
+  };
+  options_.on_error = [&](const Status& s) {
+    std::lock_guard lock(mu);
+    errors.push_back(s);
+  };
+  options_.poll_interval = 20ms;
+  Router router;
+  ASSERT_TRUE(router.On("alipay.open.*", [](MessageView&) { return HandlerOutcome::Done(); }).ok());
+  Store({Msg("m1"), Msg("m2", "alipay.trade.x")});
+  Dispatcher d(*inbox_, router, options_);
+  ASSERT_TRUE(d.Start().ok());
+  Settle(d);
+  {
+    std::lock_guard lock(mu);
+    EXPECT_EQ(results.size(), 2u);
+    EXPECT_TRUE(errors.empty());
+  }
+  inbox_->Close();  // wrong order, but it must not crash or hang: errors are reported
+  for (int i = 0; i < 200 && d.Stats().errors == 0; ++i) std::this_thread::sleep_for(10ms);
+  d.Stop();
+  std::lock_guard lock(mu);
+  ASSERT_FALSE(errors.empty());
+  EXPECT_EQ(errors[0].code(), StatusCode::kUnavailable);
+  EXPECT_NE(errors[0].message().find("claiming"), std::string::npos) << errors[0].ToString();
+}
+
+TEST_F(DispatcherTest, DispatchNowOnANeverStartedDispatcherIsAnsweredAtStop) {
+  Store({Msg("m1")});
+  std::promise<DispatchResult> answer;
+  {
+    Dispatcher d(*inbox_, Router(), options_);
+    StoredMessage stored;
+    stored.message = Msg("m1");
+    d.DispatchNow(stored, [&](DispatchResult r) { answer.set_value(r); });
+  }
+  auto future = answer.get_future();
+  ASSERT_EQ(future.wait_for(1s), std::future_status::ready);
+  EXPECT_EQ(future.get().kind, DispatchResult::Kind::kRetry);
+  EXPECT_EQ(Get("m1").state, MessageState::kPending) << "nothing claimed, nothing lost";
+}
+
 TEST_F(DispatcherTest, RefusesUnusableOptions) {
   DispatcherOptions bad = options_;
   bad.threads = 0;
