@@ -1,0 +1,78 @@
+// The admin HTTP endpoint: /healthz, /readyz, /metrics. It knows nothing of the client: it renders
+// snapshots handed over by callbacks (the daemon fills them from Client::Stats(), the inbox and the
+// dispatcher), so it is tested with plain structs.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "alipaymsg/status.h"
+#include "daemon/sinks.h"
+
+namespace alipaymsg::daemon {
+
+struct AppHealth {
+  std::string app_id;
+  std::string state;       // "open", "backoff", ...
+  bool connected = false;
+  std::string last_error;
+  int64_t reconnects = 0;
+};
+
+struct AppMetrics {
+  std::string app_id;
+  bool connected = false;
+  int64_t received = 0, stored_new = 0, duplicates = 0, signature_failures = 0, malformed_frames = 0;
+  int64_t acks_success = 0, acks_fail = 0, acks_unsent = 0;
+  int64_t reconnects = 0;
+  // Ack latency: upper bounds in seconds (ascending, the last may be +Inf) and per-bucket counts
+  // (not cumulative); sum in seconds.
+  std::vector<double> latency_bounds_s;
+  std::vector<int64_t> latency_counts;
+  int64_t latency_count = 0;
+  double latency_sum_s = 0;
+};
+
+struct MetricsSnapshot {
+  std::vector<AppMetrics> apps;
+  // Inbox depth by state.
+  int64_t inbox_pending = 0, inbox_in_flight = 0, inbox_done = 0, inbox_dead = 0, inbox_unhandled = 0,
+          inbox_rejected = 0;
+  // Dispatch outcomes as recorded in the inbox (done, retry, dead, unhandled).
+  int64_t dispatch_done = 0, dispatch_retry = 0, dispatch_dead = 0, dispatch_unhandled = 0;
+  std::vector<SinkCounters> sinks;
+};
+
+// Prometheus text exposition format 0.0.4.
+std::string RenderPrometheus(const MetricsSnapshot& snapshot);
+// {"ready":bool,"apps":[{"app_id","state","connected","last_error","reconnects"}]}; ready when every
+// app is connected (and there is at least one).
+std::string RenderReadiness(const std::vector<AppHealth>& apps, bool& ready);
+
+class AdminServer {
+ public:
+  struct Callbacks {
+    std::function<std::vector<AppHealth>()> health;
+    std::function<MetricsSnapshot()> metrics;
+  };
+  // Listens on host:port (port 0: any free port) and serves on its own thread.
+  static Result<std::unique_ptr<AdminServer>> Start(const std::string& host, int port, Callbacks callbacks);
+  ~AdminServer();
+  AdminServer(const AdminServer&) = delete;
+  AdminServer& operator=(const AdminServer&) = delete;
+
+  int port() const;
+  void Stop();  // idempotent
+
+  class Impl;
+
+ private:
+  explicit AdminServer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace alipaymsg::daemon

@@ -1,0 +1,143 @@
+// Rendering of /metrics and /readyz bodies (no I/O).
+#include <boost/json.hpp>
+#include <cmath>
+#include <sstream>
+
+#include "daemon/admin.h"
+
+namespace alipaymsg::daemon {
+namespace {
+
+// Label values escape backslash, double quote and newline.
+std::string Label(std::string_view value) {
+  std::string out;
+  for (char c : value) {
+    if (c == '\\') out += "\\\\";
+    else if (c == '"') out += "\\\"";
+    else if (c == '\n') out += "\\n";
+    else out += c;
+  }
+  return out;
+}
+
+std::string Number(double v) {
+  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+  std::ostringstream s;
+  s.precision(10);
+  s << v;
+  return s.str();
+}
+
+class Writer {
+ public:
+  void Family(const std::string& name, const char* type, const char* help) {
+    out_ << "# HELP " << name << " " << help << "\n# TYPE " << name << " " << type << "\n";
+  }
+  void Sample(const std::string& name, const std::string& labels, double value) {
+    out_ << name;
+    if (!labels.empty()) out_ << "{" << labels << "}";
+    out_ << " " << Number(value) << "\n";
+  }
+  std::string str() const { return out_.str(); }
+
+ private:
+  std::ostringstream out_;
+};
+
+std::string AppLabel(const AppMetrics& app) { return "app_id=\"" + Label(app.app_id) + "\""; }
+
+}  // namespace
+
+std::string RenderPrometheus(const MetricsSnapshot& s) {
+  Writer w;
+  w.Family("alipaymsg_up", "gauge", "1 while alipay-msgd runs.");
+  w.Sample("alipaymsg_up", "", 1);
+
+  struct Counter {
+    const char* name;
+    const char* help;
+    int64_t AppMetrics::*field;
+  };
+  const Counter counters[] = {
+      {"alipaymsg_messages_received_total", "CONSUME frames received.", &AppMetrics::received},
+      {"alipaymsg_messages_stored_total", "First-time messages committed to the inbox.", &AppMetrics::stored_new},
+      {"alipaymsg_duplicates_total", "Redeliveries absorbed by the inbox (acked, not dispatched again).",
+       &AppMetrics::duplicates},
+      {"alipaymsg_signature_failures_total", "Messages whose signature failed: answered FAIL, audited, never dispatched.",
+       &AppMetrics::signature_failures},
+      {"alipaymsg_malformed_frames_total", "Frames that could not be parsed.", &AppMetrics::malformed_frames},
+      {"alipaymsg_reconnects_total", "WebSocket sessions opened after the first.", &AppMetrics::reconnects},
+  };
+  for (const Counter& c : counters) {
+    w.Family(c.name, "counter", c.help);
+    for (const AppMetrics& app : s.apps) w.Sample(c.name, AppLabel(app), static_cast<double>(app.*c.field));
+  }
+  w.Family("alipaymsg_acks_total", "counter", "CONSUME_ACKs by status (unsent: stored, but the link was gone).");
+  for (const AppMetrics& app : s.apps) {
+    w.Sample("alipaymsg_acks_total", AppLabel(app) + ",status=\"success\"", static_cast<double>(app.acks_success));
+    w.Sample("alipaymsg_acks_total", AppLabel(app) + ",status=\"fail\"", static_cast<double>(app.acks_fail));
+    w.Sample("alipaymsg_acks_total", AppLabel(app) + ",status=\"unsent\"", static_cast<double>(app.acks_unsent));
+  }
+  w.Family("alipaymsg_connected", "gauge", "1 when the app's long connection is open.");
+  for (const AppMetrics& app : s.apps) w.Sample("alipaymsg_connected", AppLabel(app), app.connected ? 1 : 0);
+
+  w.Family("alipaymsg_ack_latency_seconds", "histogram", "From reading a CONSUME to writing its ack.");
+  for (const AppMetrics& app : s.apps) {
+    int64_t cumulative = 0;
+    bool has_inf = false;
+    for (size_t i = 0; i < app.latency_bounds_s.size() && i < app.latency_counts.size(); ++i) {
+      cumulative += app.latency_counts[i];
+      has_inf = has_inf || std::isinf(app.latency_bounds_s[i]);
+      w.Sample("alipaymsg_ack_latency_seconds_bucket",
+               AppLabel(app) + ",le=\"" + Number(app.latency_bounds_s[i]) + "\"", static_cast<double>(cumulative));
+    }
+    if (!has_inf) {
+      w.Sample("alipaymsg_ack_latency_seconds_bucket", AppLabel(app) + ",le=\"+Inf\"",
+               static_cast<double>(app.latency_count));
+    }
+    w.Sample("alipaymsg_ack_latency_seconds_sum", AppLabel(app), app.latency_sum_s);
+    w.Sample("alipaymsg_ack_latency_seconds_count", AppLabel(app), static_cast<double>(app.latency_count));
+  }
+
+  w.Family("alipaymsg_inbox_messages", "gauge", "Messages in the inbox by state (pending + in_flight = depth).");
+  const std::pair<const char*, int64_t> states[] = {
+      {"pending", s.inbox_pending}, {"in_flight", s.inbox_in_flight}, {"done", s.inbox_done},
+      {"dead", s.inbox_dead},       {"unhandled", s.inbox_unhandled}, {"rejected", s.inbox_rejected}};
+  for (const auto& [state, n] : states) {
+    w.Sample("alipaymsg_inbox_messages", std::string("state=\"") + state + "\"", static_cast<double>(n));
+  }
+
+  w.Family("alipaymsg_dispatch_results_total", "counter", "Dispatch attempts by recorded result.");
+  const std::pair<const char*, int64_t> results[] = {{"done", s.dispatch_done},
+                                                     {"retry", s.dispatch_retry},
+                                                     {"dead", s.dispatch_dead},
+                                                     {"unhandled", s.dispatch_unhandled}};
+  for (const auto& [result, n] : results) {
+    w.Sample("alipaymsg_dispatch_results_total", std::string("result=\"") + result + "\"", static_cast<double>(n));
+  }
+  w.Family("alipaymsg_sink_deliveries_total", "counter", "Sink deliveries by sink and outcome.");
+  for (const SinkCounters& c : s.sinks) {
+    const std::string labels = "sink=\"" + Label(c.name) + "\",kind=\"" + Label(c.kind) + "\"";
+    w.Sample("alipaymsg_sink_deliveries_total", labels + ",outcome=\"done\"", static_cast<double>(c.done));
+    w.Sample("alipaymsg_sink_deliveries_total", labels + ",outcome=\"retry\"", static_cast<double>(c.retry));
+    w.Sample("alipaymsg_sink_deliveries_total", labels + ",outcome=\"reject\"", static_cast<double>(c.reject));
+  }
+  return w.str();
+}
+
+std::string RenderReadiness(const std::vector<AppHealth>& apps, bool& ready) {
+  namespace json = boost::json;
+  ready = !apps.empty();
+  json::array list;
+  for (const AppHealth& app : apps) {
+    ready = ready && app.connected;
+    list.push_back(json::object{{"app_id", app.app_id},
+                                {"state", app.state},
+                                {"connected", app.connected},
+                                {"last_error", app.last_error},
+                                {"reconnects", app.reconnects}});
+  }
+  return json::serialize(json::object{{"ready", ready}, {"apps", std::move(list)}});
+}
+
+}  // namespace alipaymsg::daemon
