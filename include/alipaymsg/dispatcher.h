@@ -84,9 +84,12 @@ class Dispatcher {
   void Notify();
 
   // Dispatches this message now, ahead of the queue, and reports its result (ack mode
-  // after-handle: ack SUCCESS only on kDone). Non-blocking; `done` runs once the result is committed
-  // (on the inbox's writer thread or a worker: keep it short, e.g. post the ack to your io_context). A message that is not pending is not run again: done → kDone, dead →
-  // kDead, unhandled → kUnhandled, already being handled (or absent) → kRetry with the reason.
+  // after-handle: ack SUCCESS only on kDone). Non-blocking; `done` runs once the result is
+  // committed, on the inbox's writer thread or a worker: keep it short (e.g. post the ack to your
+  // io_context). A message that is not pending is not run again: done → kDone, dead → kDead,
+  // unhandled → kUnhandled, already being handled, claimed ahead, or absent → kRetry with the
+  // reason. Requests queue without bound here: the caller bounds how many it has outstanding (its
+  // unacked messages).
   void DispatchNow(const StoredMessage& message, std::function<void(DispatchResult)> done);
 
   // Stops claiming, lets running and queued handlers finish and record their results, joins the

@@ -395,10 +395,10 @@ void Dispatcher::OnRecorded(const std::shared_ptr<Attempt>& attempt, const Statu
   if (status.ok() && result.kind == DispatchResult::Kind::kRetry) Notify();  // may be due soon
   if (options_.on_result) options_.on_result(m, result);
   if (attempt->done) attempt->done(result);
-  {
-    std::lock_guard lock(mu_);
-    --awaiting_commit_;
-  }
+  // Notified under the lock: once awaiting_commit_ reaches 0, Stop() may return and the dispatcher
+  // be destroyed, so nothing of `this` may be touched after the unlock.
+  std::lock_guard lock(mu_);
+  --awaiting_commit_;
   committed_cv_.notify_all();
   idle_cv_.notify_all();
 }

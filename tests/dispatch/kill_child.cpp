@@ -6,7 +6,8 @@
 //   inbox_kill_child DB_PATH COUNT [HANDLER_SLEEP_US]
 //
 // stdout: "A <app_id> <msg_id>" for each message whose store was reported committed (= acked), one
-// write(2) per commit so that a kill never leaves half a line; "COMPLETE" at the end.
+// write(2) per commit so that a kill never leaves half a line; "H <app_id> <msg_id>" once a
+// message's "done" is committed; "COMPLETE" at the end.
 #include <sqlite3.h>
 #include <unistd.h>
 
@@ -110,6 +111,11 @@ int main(int argc, char** argv) {
   options.initial_backoff = std::chrono::milliseconds(5);
   options.max_backoff = std::chrono::milliseconds(20);
   options.poll_interval = std::chrono::milliseconds(50);
+  options.on_result = [](const StoredMessage& m, const DispatchResult& r) {
+    if (r.kind == DispatchResult::Kind::kDone) {
+      WriteAll("H " + m.message.app_id + " " + m.message.msg_id + "\n");
+    }
+  };
   Dispatcher dispatcher(inbox, router, options);
   if (Status s = dispatcher.Start(); !s.ok()) return Fail(s.ToString());
 

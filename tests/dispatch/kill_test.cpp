@@ -38,10 +38,12 @@ struct ChildRun {
   std::string out;
 };
 
-// When to kill a run: `delay` after the start, or after the child's first output line (its first
-// committed store, so the stream is flowing) when `after_first_output`. nullopt: let it finish.
+// When to kill a run. Triggers count the child's progress rather than time, so that kills land in
+// every phase however fast or slow the machine: from the start (opening, recovery), after some
+// stores were acked, or after some messages were handled; then `delay` more. nullopt: let it finish.
 struct KillPlan {
-  bool after_first_output = false;
+  enum class Trigger { kStart, kAcked, kHandled } trigger = Trigger::kStart;
+  int count = 0;
   std::chrono::microseconds delay{0};
 };
 
@@ -62,14 +64,20 @@ ChildRun RunChild(const std::string& db, std::optional<KillPlan> plan) {
     ::_exit(127);
   }
   ::close(out_pipe[1]);
-  // Read everything the child prints while it runs, so that it never blocks on a full pipe.
-  std::atomic<bool> output_seen{false};
+  // Read everything the child prints while it runs (so that it never blocks on a full pipe),
+  // counting "A" and "H" lines as they come.
+  std::atomic<int> acked{0}, handled{0};
   std::thread reader([&] {
     char buf[65536];
     ssize_t n;
+    bool at_line_start = true;
     while ((n = ::read(out_pipe[0], buf, sizeof buf)) > 0) {
+      for (ssize_t i = 0; i < n; ++i) {
+        if (at_line_start && buf[i] == 'A') acked.fetch_add(1);
+        if (at_line_start && buf[i] == 'H') handled.fetch_add(1);
+        at_line_start = buf[i] == '\n';
+      }
       run.out.append(buf, static_cast<size_t>(n));
-      output_seen = true;
     }
   });
   auto finish = [&](int status) {
@@ -81,14 +89,18 @@ ChildRun RunChild(const std::string& db, std::optional<KillPlan> plan) {
   };
   int status = 0;
   if (plan) {
-    auto deadline = std::chrono::steady_clock::now() + plan->delay;
-    bool armed = !plan->after_first_output;
-    while (!armed || std::chrono::steady_clock::now() < deadline) {
-      if (::waitpid(pid, &status, WNOHANG) == pid) return finish(status);
-      if (!armed && output_seen) {
-        armed = true;
-        deadline = std::chrono::steady_clock::now() + plan->delay;
+    auto triggered = [&] {
+      switch (plan->trigger) {
+        case KillPlan::Trigger::kStart: return true;
+        case KillPlan::Trigger::kAcked: return acked.load() >= plan->count;
+        case KillPlan::Trigger::kHandled: return handled.load() >= plan->count;
       }
+      return true;
+    };
+    std::optional<std::chrono::steady_clock::time_point> deadline;
+    while (!deadline || std::chrono::steady_clock::now() < *deadline) {
+      if (::waitpid(pid, &status, WNOHANG) == pid) return finish(status);
+      if (!deadline && triggered()) deadline = std::chrono::steady_clock::now() + plan->delay;
       std::this_thread::sleep_for(100us);
     }
     ::kill(pid, SIGKILL);
@@ -101,9 +113,11 @@ ChildRun RunChild(const std::string& db, std::optional<KillPlan> plan) {
 std::set<std::pair<std::string, std::string>> Acked(const std::string& out) {
   std::set<std::pair<std::string, std::string>> acked;
   std::istringstream lines(out);
-  std::string tag, app, msg;
-  while (lines >> tag) {
-    if (tag == "A" && (lines >> app >> msg)) acked.emplace(app, msg);
+  std::string line;
+  while (std::getline(lines, line)) {
+    std::istringstream fields(line);
+    std::string tag, app, msg;
+    if (fields >> tag >> app >> msg && tag == "A") acked.emplace(app, msg);
   }
   return acked;
 }
@@ -146,19 +160,34 @@ TEST(KillTest, EveryMessageIsHandledExactlyOnceAcrossSigkills) {
   testing::ScopedTempDir dir("kill-test");
   const std::string db = dir.path() + "/inbox.db";
   std::mt19937_64 rng(std::random_device{}());
-  // Kill moments spread over a run's life: most while the stream flows (up to 200 ms after the
-  // first commit), one in four from the start (opening, recovery, first stores).
-  std::uniform_int_distribution<int> delay_us(0, 200'000);
-  std::uniform_int_distribution<int> early_delay_us(0, 50'000);
+  // A quarter of the kills from the start (opening, recovery, first stores), a quarter once some
+  // stores were acked, half once some messages were handled; each a few milliseconds after that.
+  std::uniform_int_distribution<int> start_delay_us(0, 50'000);
+  std::uniform_int_distribution<int> acked_count(1, kMessages);
+  std::uniform_int_distribution<int> handled_count(1, 200);
+  std::uniform_int_distribution<int> delay_us(0, 5'000);
 
   int kills = 0, mid_stream_kills = 0, runs = 0;
   int64_t last_done = 0;
   while (kills < kKills && runs < 200) {
     ++runs;
     KillPlan plan;
-    plan.after_first_output = runs % 4 != 0;
-    plan.delay = std::chrono::microseconds(plan.after_first_output ? delay_us(rng)
-                                                                   : early_delay_us(rng));
+    switch (runs % 4) {
+      case 0:
+        plan.trigger = KillPlan::Trigger::kStart;
+        plan.delay = std::chrono::microseconds(start_delay_us(rng));
+        break;
+      case 1:
+        plan.trigger = KillPlan::Trigger::kAcked;
+        plan.count = acked_count(rng);
+        plan.delay = std::chrono::microseconds(delay_us(rng));
+        break;
+      default:
+        plan.trigger = KillPlan::Trigger::kHandled;
+        plan.count = handled_count(rng);
+        plan.delay = std::chrono::microseconds(delay_us(rng));
+        break;
+    }
     ChildRun run = RunChild(db, plan);
     if (!run.killed) {
       ASSERT_EQ(run.exit_code, 0) << "child failed on its own";
