@@ -111,10 +111,10 @@ TEST_F(SimTest, KeyModeRegisterConnectConsumeAckSuccess) {
   EXPECT_EQ(m.at("deliveries").as_array().size(), 1u);
   EXPECT_EQ(m.at("acks").at(0).at("status").as_string(), "SUCCESS");
   json::value stats = admin_.Get("/stats");
-  EXPECT_EQ(stats.at("connections").as_uint64(), 1u);
-  EXPECT_EQ(stats.at("registers").as_uint64(), 1u);
-  EXPECT_EQ(stats.at("delivered").as_uint64(), 1u);
-  EXPECT_EQ(stats.at("acked").at("SUCCESS").as_uint64(), 1u);
+  EXPECT_EQ(stats.at("connections").to_number<uint64_t>(), 1u);
+  EXPECT_EQ(stats.at("registers").to_number<uint64_t>(), 1u);
+  EXPECT_EQ(stats.at("delivered").to_number<uint64_t>(), 1u);
+  EXPECT_EQ(stats.at("acked").at("SUCCESS").to_number<uint64_t>(), 1u);
   // A PING is answered with a PONG.
   int pongs = ws.client->pongs();
   ws.client->Ping();
@@ -179,8 +179,8 @@ TEST_F(SimTest, RegisterErrorsAnswerTheAlipayWay) {
   key_with_sn.app_id = kKeyApp;
   EXPECT_EQ(Register(main_, SignedQuery(RegisterParams(key_with_sn, WallMs()), *app.key)).sub_code, "isv.invalid-app-cert-sn");
   json::value stats = admin_.Get("/stats");
-  EXPECT_EQ(stats.at("registers").as_uint64(), 0u);
-  EXPECT_EQ(stats.at("register_errors").as_uint64(), 8u);
+  EXPECT_EQ(stats.at("registers").to_number<uint64_t>(), 0u);
+  EXPECT_EQ(stats.at("register_errors").to_number<uint64_t>(), 8u);
 }
 
 TEST_F(SimTest, ConnectChecksSignatureTokenAndZone) {
@@ -213,7 +213,7 @@ TEST_F(SimTest, ConnectChecksSignatureTokenAndZone) {
   EXPECT_NE(again.body.find("isv.link-token-used"), std::string::npos) << again.body;
   auto never = ConnectWs(main_, SignedQuery(ConnectParams(app, "0123456789abcdef0123456789abcdef", WallMs()), *app.key), "GZ00B");
   EXPECT_NE(never.body.find("isv.invalid-link-token"), std::string::npos) << never.body;
-  EXPECT_EQ(admin_.Get("/stats").at("connections_rejected").as_uint64(), 5u);
+  EXPECT_EQ(admin_.Get("/stats").at("connections_rejected").to_number<uint64_t>(), 5u);
 }
 
 TEST_F(SimTest, LinkTokenExpires) {
@@ -246,7 +246,7 @@ TEST_F(SimTest, FailIsRedeliveredThenSuccessStopsIt) {
   json::value m = admin_.WaitMessage(id, [](const json::value& v) { return State(v) == "acked"; });
   EXPECT_EQ(m.at("deliveries").as_array().size(), 2u);
   EXPECT_EQ(m.at("acks").at(0).at("status").as_string(), "FAIL");
-  EXPECT_EQ(admin_.Get("/stats").at("redelivered").as_uint64(), 1u);
+  EXPECT_EQ(admin_.Get("/stats").at("redelivered").to_number<uint64_t>(), 1u);
 }
 
 TEST_F(SimTest, NoAckIsRedeliveredAndFinallyGivenUp) {
@@ -257,7 +257,7 @@ TEST_F(SimTest, NoAckIsRedeliveredAndFinallyGivenUp) {
   for (int i = 0; i < 3; ++i) EXPECT_EQ(NextConsume(*ws).protocol["x-msgId"], id) << "delivery " << i + 1;
   json::value m = admin_.WaitMessage(id, [](const json::value& v) { return State(v) == "given_up"; });
   EXPECT_EQ(m.at("deliveries").as_array().size(), 3u);
-  EXPECT_EQ(admin_.Get("/stats").at("given_up").as_uint64(), 1u);
+  EXPECT_EQ(admin_.Get("/stats").at("given_up").to_number<uint64_t>(), 1u);
 }
 
 TEST_F(SimTest, FailOnEveryDeliveryIsGivenUpAfterTheSchedule) {
@@ -282,7 +282,7 @@ TEST_F(SimTest, ConnectionDropRedeliversToTheNextConnection) {
   WireFrame f = NextConsume(*first);
   EXPECT_EQ(f.protocol["x-msgId"], id);
   first->Close();  // no ack
-  admin_.WaitStats([](const json::value& s) { return s.at("connections").as_uint64() == 0; });
+  admin_.WaitStats([](const json::value& s) { return s.at("connections").to_number<uint64_t>() == 0; });
   auto second = Online(KeyApp());
   ASSERT_TRUE(second);
   WireFrame g = NextConsume(*second);
@@ -291,16 +291,18 @@ TEST_F(SimTest, ConnectionDropRedeliversToTheNextConnection) {
   json::value m = admin_.WaitMessage(id, [](const json::value& v) { return State(v) == "acked"; });
   auto& d = m.at("deliveries").as_array();
   ASSERT_EQ(d.size(), 2u);
-  EXPECT_NE(d[0].at("connection").as_uint64(), d[1].at("connection").as_uint64());
+  EXPECT_NE(d[0].at("connection").to_number<uint64_t>(), d[1].at("connection").to_number<uint64_t>());
 }
 
 TEST_F(SimTest, ConnectionsOfOneAppShareItsMessages) {
-  Start(BaseOptions());
+  SimulatorOptions o = BaseOptions();
+  o.schedule = sim::RedeliverySchedule({0, 60000});  // no redelivery while the test reads one connection after the other
+  Start(o);
   auto a = Online(KeyApp());
   auto b = Online(KeyApp());
   ASSERT_TRUE(a && b);
   json::value batch = admin_.Post("/messages/batch", R"({"count":20,"app_id":"2021000000000001","msg_api":"x.y","content":{"k":"v"}})");
-  ASSERT_EQ(batch.at("count").as_uint64(), 20u);
+  ASSERT_EQ(batch.at("count").to_number<uint64_t>(), 20u);
   std::set<std::string> seen;
   int from_a = 0, from_b = 0;
   for (auto* ws : {a.get(), b.get()}) {
@@ -315,7 +317,7 @@ TEST_F(SimTest, ConnectionsOfOneAppShareItsMessages) {
   EXPECT_EQ(seen.size(), 20u);
   EXPECT_GT(from_a, 0);
   EXPECT_GT(from_b, 0);
-  admin_.WaitStats([](const json::value& s) { return s.at("acked_messages").as_uint64() == 20; });
+  admin_.WaitStats([](const json::value& s) { return s.at("acked_messages").to_number<uint64_t>() == 20; });
 }
 
 TEST_F(SimTest, ProduceIsVerifiedAndAnsweredWithItsStreamId) {
@@ -346,8 +348,8 @@ TEST_F(SimTest, ProduceIsVerifiedAndAnsweredWithItsStreamId) {
     ws->Close();
   }
   json::value stats = admin_.Get("/stats");
-  EXPECT_EQ(stats.at("produce_received").as_uint64(), 4u);
-  EXPECT_EQ(stats.at("produce_rejected").as_uint64(), 2u);
+  EXPECT_EQ(stats.at("produce_received").to_number<uint64_t>(), 4u);
+  EXPECT_EQ(stats.at("produce_rejected").to_number<uint64_t>(), 2u);
   json::value produced = admin_.Get("/produced");
   ASSERT_EQ(produced.at("produced").as_array().size(), 4u);
   EXPECT_EQ(produced.at("produced").at(0).at("content").as_string(), R"({"shop_id":"1001","seq":1})");
@@ -362,9 +364,9 @@ TEST_F(SimTest, FaultDropConnections) {
   auto ws = Online(KeyApp());
   ASSERT_TRUE(ws);
   json::value r = admin_.Post("/faults", R"({"kind":"drop_connections"})");
-  EXPECT_EQ(r.at("dropped").as_uint64(), 1u);
+  EXPECT_EQ(r.at("dropped").to_number<uint64_t>(), 1u);
   EXPECT_TRUE(ws->WaitClosed(10000));
-  admin_.WaitStats([](const json::value& s) { return s.at("connections").as_uint64() == 0; });
+  admin_.WaitStats([](const json::value& s) { return s.at("connections").to_number<uint64_t>() == 0; });
   EXPECT_TRUE(Online(KeyApp()));  // and the client can come back
 }
 
@@ -377,7 +379,7 @@ TEST_F(SimTest, FaultStopAndResumePong) {
   ws->Ping();
   // Absence of a pong: 1.5 s is plenty on a loopback link that answers in microseconds.
   EXPECT_FALSE(ws->WaitPong(pongs, 1500));
-  admin_.WaitStats([](const json::value& s) { return s.at("pings").as_uint64() >= 1; });  // it was received
+  admin_.WaitStats([](const json::value& s) { return s.at("pings").to_number<uint64_t>() >= 1; });  // it was received
   admin_.Post("/faults", R"({"kind":"resume_pong"})");
   ws->Ping();
   EXPECT_TRUE(ws->WaitPong(pongs, 10000));
@@ -393,7 +395,7 @@ TEST_F(SimTest, FaultMalformedFrame) {
   ASSERT_TRUE(ws);
   for (const char* variant : {"bad_json", "no_separator", "numeric_timestamp", "unknown_cmd", "no_type"}) {
     json::value r = admin_.Post("/faults", std::string(R"({"kind":"malformed_frame","variant":")") + variant + "\"}");
-    EXPECT_EQ(r.at("sent").as_uint64(), 1u) << variant;
+    EXPECT_EQ(r.at("sent").to_number<uint64_t>(), 1u) << variant;
     auto text = ws->NextText();
     ASSERT_TRUE(text) << variant;
     WireFrame f;
@@ -410,7 +412,7 @@ TEST_F(SimTest, FaultMalformedFrame) {
   }
   // The connection survives, and garbage from the client is logged and counted, not fatal.
   ws->Send("this is not a frame");
-  admin_.WaitStats([](const json::value& s) { return s.at("malformed_received").as_uint64() == 1; });
+  admin_.WaitStats([](const json::value& s) { return s.at("malformed_received").to_number<uint64_t>() == 1; });
   std::string id = admin_.AddMessage(kKeyApp);
   EXPECT_EQ(NextConsume(*ws).protocol["x-msgId"], id);
 }
@@ -445,7 +447,7 @@ TEST_F(SimTest, FaultDuplicate) {
   ws->Send(ConsumeAck(a, "SUCCESS"));
   ws->Send(ConsumeAck(b, "SUCCESS"));
   admin_.WaitMessage(id, [](const json::value& v) { return State(v) == "acked" && v.at("acks").as_array().size() == 2; });
-  EXPECT_EQ(admin_.Get("/stats").at("delivered").as_uint64(), 2u);
+  EXPECT_EQ(admin_.Get("/stats").at("delivered").to_number<uint64_t>(), 2u);
 }
 
 TEST_F(SimTest, FaultRegisterError) {
@@ -463,7 +465,9 @@ TEST_F(SimTest, FaultRegisterError) {
 }
 
 TEST_F(SimTest, FaultSlowAckWindowHoldsAcksAndRedelivers) {
-  Start(BaseOptions());  // redelivery after 200 ms
+  SimulatorOptions o = BaseOptions();
+  o.schedule = sim::RedeliverySchedule({0, 300, 5000});  // redelivered at 300 ms, inside the 1 s window
+  Start(o);
   auto ws = Online(KeyApp());
   ASSERT_TRUE(ws);
   admin_.Post("/faults", R"({"kind":"slow_ack_window","ms":1000})");
@@ -554,6 +558,58 @@ TEST_F(SimTest, KeygenOutputWorksInCertMode) {
   EXPECT_TRUE(Verify(*alipay_public, SignType::kRsa2, reg.response_text, reg.sign).ok());
   TestApp key_app{"2021000000000043", &*app_key};
   EXPECT_EQ(Register(main_, SignedQuery(RegisterParams(key_app, WallMs()), *app_key)).code, "10000");
+}
+
+TEST_F(SimTest, NotifyPostsASignedFormAndRetriesUntilSuccess) {
+  Start(BaseOptions());  // retries 200 ms apart
+  FormReceiver receiver({"fail", "success"});
+  json::value r = admin_.Post("/notify", R"({"url":"http://127.0.0.1:)" + std::to_string(receiver.port()) +
+                                             R"(/gateway","app_id":"2021000000000001","msg_method":"alipay.open.mini.order.changed","biz_content":{"order_id":"o 1+2","note":"中文"}})");
+  ASSERT_TRUE(r.as_object().contains("notify_id")) << json::serialize(r);
+  std::string id(r.at("notify_id").as_string());
+  ASSERT_TRUE(receiver.WaitBodies(2, 10000));
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  json::value job;
+  do {
+    job = admin_.Get("/notify/" + id);
+    if (job.at("state").as_string() == "delivered") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  } while (std::chrono::steady_clock::now() < deadline);
+  EXPECT_EQ(job.at("state").as_string(), "delivered") << json::serialize(job);
+  EXPECT_EQ(job.at("attempts").to_number<int64_t>(), 2);
+  auto bodies = receiver.bodies();
+  EXPECT_EQ(bodies[0], bodies[1]);  // the same notification again (same notify_id)
+  auto form = DecodeForm(bodies[0]);
+  EXPECT_EQ(form["notify_id"], id);
+  EXPECT_EQ(form["app_id"], kKeyApp);
+  EXPECT_EQ(form["msg_method"], "alipay.open.mini.order.changed");
+  EXPECT_EQ(form["biz_content"], R"({"order_id":"o 1+2","note":"中文"})");
+  EXPECT_EQ(form["version"], "1.1");
+  EXPECT_EQ(form["sign_type"], "RSA2");
+  EXPECT_TRUE(std::regex_match(form["utc_timestamp"], std::regex("[0-9]{13}")));
+  // NOTIFY.md: sorted, sign and sign_type excluded (the default "v1" content), raw values.
+  std::map<std::string, std::string> content = form;
+  content.erase("sign_type");
+  EXPECT_TRUE(Verify(keys_->alipay_public, SignType::kRsa2, SignContent(content), form["sign"]).ok()) << SignContent(content);
+  EXPECT_EQ(admin_.Get("/stats").at("notify").at("succeeded").to_number<uint64_t>(), 1u);
+}
+
+TEST_F(SimTest, NotifyGivesUpAfterTheSchedule) {
+  Start(BaseOptions());
+  FormReceiver receiver({"fail"});
+  json::value r = admin_.Post("/notify", R"({"url":"http://127.0.0.1:)" + std::to_string(receiver.port()) +
+                                             R"(/","app_id":"2021000000000001","msg_method":"m","biz_content":"{}"})");
+  std::string id(r.at("notify_id").as_string());
+  ASSERT_TRUE(receiver.WaitBodies(3, 10000));
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  json::value job;
+  do {
+    job = admin_.Get("/notify/" + id);
+    if (job.at("state").as_string() == "given_up") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  } while (std::chrono::steady_clock::now() < deadline);
+  EXPECT_EQ(job.at("state").as_string(), "given_up");
+  EXPECT_EQ(job.at("attempts").to_number<int64_t>(), 3);
 }
 
 }  // namespace

@@ -423,4 +423,100 @@ WsConnectResult ConnectWs(const Endpoint& where, const std::string& query, const
                    where, query, zone);
 }
 
+struct FormReceiver::Impl {
+  net::io_context io;
+  tcp::acceptor acceptor{io};
+  std::vector<std::string> answers;
+  mutable std::mutex mu;
+  mutable std::condition_variable cv;
+  std::vector<std::string> bodies;
+  std::thread thread;
+  bool stop = false;
+
+  void Serve() {
+    while (true) {
+      beast::error_code ec;
+      tcp::socket socket(io);
+      acceptor.accept(socket, ec);
+      if (ec) return;
+      SetTimeouts(socket);
+      beast::flat_buffer buffer;
+      http::request<http::string_body> req;
+      http::read(socket, buffer, req, ec);
+      if (ec) continue;
+      std::string answer;
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        bodies.push_back(req.body());
+        answer = answers.empty() ? "success" : answers[std::min(bodies.size(), answers.size()) - 1];
+        cv.notify_all();
+      }
+      http::response<http::string_body> res{http::status::ok, 11};
+      res.set(http::field::content_type, "text/plain");
+      res.body() = answer;
+      res.keep_alive(false);
+      res.prepare_payload();
+      http::write(socket, res, ec);
+      socket.shutdown(tcp::socket::shutdown_both, ec);
+    }
+  }
+};
+
+FormReceiver::FormReceiver(std::vector<std::string> answers) : impl_(std::make_unique<Impl>()) {
+  impl_->answers = std::move(answers);
+  tcp::endpoint ep(net::ip::make_address("127.0.0.1"), 0);
+  impl_->acceptor.open(ep.protocol());
+  impl_->acceptor.bind(ep);
+  impl_->acceptor.listen();
+  impl_->thread = std::thread([this] { impl_->Serve(); });
+}
+
+FormReceiver::~FormReceiver() {
+  beast::error_code ec;
+  // Unblock accept(): shut the listening socket down, then join.
+  ::shutdown(impl_->acceptor.native_handle(), SHUT_RDWR);
+  if (impl_->thread.joinable()) impl_->thread.join();
+  impl_->acceptor.close(ec);
+}
+
+uint16_t FormReceiver::port() const { return impl_->acceptor.local_endpoint().port(); }
+
+std::vector<std::string> FormReceiver::bodies() const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  return impl_->bodies;
+}
+
+bool FormReceiver::WaitBodies(size_t count, int timeout_ms) const {
+  std::unique_lock<std::mutex> lock(impl_->mu);
+  return impl_->cv.wait_for(lock, std::chrono::milliseconds(timeout_ms), [&] { return impl_->bodies.size() >= count; });
+}
+
+std::map<std::string, std::string> DecodeForm(const std::string& body) {
+  auto decode = [](const std::string& s) {
+    std::string out;
+    for (size_t i = 0; i < s.size(); ++i) {
+      if (s[i] == '+') {
+        out += ' ';
+      } else if (s[i] == '%' && i + 2 < s.size()) {
+        out += static_cast<char>(std::stoi(s.substr(i + 1, 2), nullptr, 16));
+        i += 2;
+      } else {
+        out += s[i];
+      }
+    }
+    return out;
+  };
+  std::map<std::string, std::string> out;
+  size_t pos = 0;
+  while (pos < body.size()) {
+    size_t end = body.find('&', pos);
+    if (end == std::string::npos) end = body.size();
+    std::string pair = body.substr(pos, end - pos);
+    size_t eq = pair.find('=');
+    if (eq != std::string::npos) out[decode(pair.substr(0, eq))] = decode(pair.substr(eq + 1));
+    pos = end + 1;
+  }
+  return out;
+}
+
 }  // namespace alipaymsg::simtest

@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "alipaymsg/cert.h"
 #include "alipaymsg/crypto.h"
 
 namespace alipaymsg::simtest {
@@ -40,6 +41,8 @@ std::string SignContent(const std::map<std::string, std::string>& params);
 std::string SignedQuery(std::map<std::string, std::string> params, const PrivateKey& key, const std::string& sign_type = "RSA2");
 
 struct TestApp {
+  TestApp(std::string id, const PrivateKey* private_key, std::string cert_sn = "", std::string root_sn = "")
+      : app_id(std::move(id)), key(private_key), app_cert_sn(std::move(cert_sn)), alipay_root_cert_sn(std::move(root_sn)) {}
   std::string app_id;
   const PrivateKey* key = nullptr;
   std::string app_cert_sn;           // cert mode when set
@@ -102,5 +105,25 @@ struct WsConnectResult {
 };
 // GET /websocket?QUERY with `cookie: zone=Z;` (when zone is non-empty), headers as the Java client.
 WsConnectResult ConnectWs(const Endpoint& where, const std::string& query, const std::string& zone);
+
+// A tiny HTTP server on 127.0.0.1:<ephemeral> that records POST bodies and answers each with the
+// next scripted body (the last one repeats): stands in for an app's notify endpoint.
+class FormReceiver {
+ public:
+  explicit FormReceiver(std::vector<std::string> answers);
+  ~FormReceiver();
+  uint16_t port() const;
+  // Bodies received so far.
+  std::vector<std::string> bodies() const;
+  bool WaitBodies(size_t count, int timeout_ms) const;
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+// application/x-www-form-urlencoded, decoded once ('+' = space, %XX).
+std::map<std::string, std::string> DecodeForm(const std::string& body);
 
 }  // namespace alipaymsg::simtest
