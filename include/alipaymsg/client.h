@@ -43,7 +43,7 @@ Logger SpdlogLogger();
 enum class ConnectionState { kIdle, kRegistering, kConnecting, kOpen, kBackoff, kClosing, kStopped };
 std::string_view ToString(ConnectionState state);
 
-// Ack latency (frame read → CONSUME_ACK written), cumulative-style buckets like Prometheus: counts[i]
+// Ack latency (frame read → CONSUME_ACK queued for writing), cumulative-style buckets like Prometheus: counts[i]
 // is the number of acks that took at most kBoundsUs[i] microseconds (the last bucket is +Inf).
 struct LatencyHistogram {
   static constexpr std::array<int64_t, 12> kBoundsUs = {
@@ -156,6 +156,12 @@ struct SendResult {
 };
 using SendCallback = std::function<void(Result<SendResult>)>;
 
+class Dispatcher;
+// Wires `options` to a dispatcher (dispatcher.h): committed stores wake it (Notify), and in ack mode
+// after-handle each stored message is dispatched at once (DispatchNow) and acked SUCCESS only when
+// its result is done (a redelivery of a message already done is acked SUCCESS, not run again).
+void UseDispatcher(ClientOptions& options, Dispatcher& dispatcher);
+
 // ---- The client ---------------------------------------------------------------------------------
 class Client {
  public:
@@ -164,7 +170,8 @@ class Client {
   // Runs on the caller's io_context; the caller runs it (and keeps it alive longer than the Client).
   static Result<std::unique_ptr<Client>> Create(boost::asio::io_context& io, ClientOptions options);
 
-  // Graceful stop if still running, then joins the own thread.
+  // Graceful stop if still running, then joins the own thread. With the caller's io_context, destroy
+  // the Client while that io_context still runs (the stop needs it), and not from its thread.
   ~Client();
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;

@@ -471,10 +471,14 @@ void SessionImpl::OnText(std::string text, SteadyClock::time_point read_at) {
       return;
     }
     case Intake::Kind::kConsume: {
-      diagnostics_.Update([](ConnectionStats& s) { ++s.received; });
+      acks_.Begin();
+      diagnostics_.Update([&](ConnectionStats& s) {
+        ++s.received;
+        s.in_flight = acks_.in_flight();
+        s.reading_paused = acks_.Paused();
+      });
       Log(LogLevel::kDebug, "msg " + intake.message.msg_id + " (" + intake.message.msg_api +
                                 ") bizContent: " + intake.message.biz_content);
-      acks_.Begin();
       std::vector<InboundMessage> batch{intake.message};
       options_.inbox->StoreAsync(
           std::move(batch), [self = shared_from_this(), link = link_, frame = std::move(intake.frame),
