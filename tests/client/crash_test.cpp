@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <iostream>
 #include <map>
 #include <random>
 #include <thread>
@@ -55,18 +56,20 @@ TEST(CrashTest, SigkillAtRandomMomentsLosesNothingAndDoublesNothing) {
   const std::string log = dir + "/worker.log";
 
   std::mt19937 rng(std::random_device{}());
-  std::uniform_int_distribution<int> lifetime_ms(30, 600);
+  std::uniform_int_distribution<int> before_post_ms(0, 150);  // start-up, register, connect, idle
+  std::uniform_int_distribution<int> after_post_ms(0, 80);    // mid-stream: frames read, not all acked
   std::vector<std::string> ids;
   constexpr int kKills = 22;
-  constexpr int kPerRound = 150;
+  constexpr int kPerRound = 300;
   int killed_while_running = 0;
   for (int round = 0; round < kKills; ++round) {
+    auto process = ChildProcess::Start(worker, log);
+    ASSERT_TRUE(process);
+    std::this_thread::sleep_for(std::chrono::milliseconds(before_post_ms(rng)));
     for (auto& id : sim->AddMessages(kApp, "alipay.trade.refund.depositback.completed",
                                      R"({"refund_no":")" + std::to_string(round) + R"("})", kPerRound))
       ids.push_back(id);
-    auto process = ChildProcess::Start(worker, log);
-    ASSERT_TRUE(process);
-    std::this_thread::sleep_for(std::chrono::milliseconds(lifetime_ms(rng)));
+    std::this_thread::sleep_for(std::chrono::milliseconds(after_post_ms(rng)));
     if (process->running()) ++killed_while_running;
     process->Signal(SIGKILL);
     const int status = process->Wait();
@@ -79,8 +82,12 @@ TEST(CrashTest, SigkillAtRandomMomentsLosesNothingAndDoublesNothing) {
   EXPECT_GT(before_final, 0u) << "no progress between kills:\n" << ReadFile(log);
 
   // The last run drains everything, then stops gracefully.
+  const int64_t connections_before = sim->Stat("connections_total");
   auto process = ChildProcess::Start(worker, log);
   ASSERT_TRUE(process);
+  // Connected means it is past start-up (its SIGTERM handling is in place).
+  ASSERT_TRUE(WaitUntil([&] { return sim->Stat("connections_total") > connections_before; }))
+      << ReadFile(log);
   ASSERT_TRUE(WaitUntil([&] { return sim->Stat("pending") == 0 && Effects(db).size() == ids.size(); },
                         std::chrono::seconds(60)))
       << "pending " << sim->Stat("pending") << ", effects " << Effects(db).size() << " of "
@@ -88,7 +95,9 @@ TEST(CrashTest, SigkillAtRandomMomentsLosesNothingAndDoublesNothing) {
   process->Signal(SIGTERM);
   int status = 0;
   ASSERT_TRUE(process->WaitFor(std::chrono::seconds(15), &status)) << "graceful stop hung";
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << ReadFile(log);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+      << "wait status " << status << " (signal " << (WIFSIGNALED(status) ? WTERMSIG(status) : 0)
+      << ")\n" << ReadFile(log);
 
   const auto effects = Effects(db);
   EXPECT_EQ(effects.size(), ids.size());
@@ -99,6 +108,9 @@ TEST(CrashTest, SigkillAtRandomMomentsLosesNothingAndDoublesNothing) {
   }
   EXPECT_EQ(sim->Stat("given_up"), 0);
   EXPECT_GT(sim->Stat("redelivered"), 0);  // the kills really interrupted deliveries
+  std::cout << "[ info ] " << ids.size() << " messages, " << kKills << " kills, "
+            << sim->Stat("redelivered") << " redeliveries, " << before_final
+            << " dispatched before the final run\n";
 }
 
 }  // namespace
