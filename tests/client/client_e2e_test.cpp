@@ -387,6 +387,22 @@ TEST_F(FaultTest, DroppedConnectionsRecoverByThemselvesNothingLostOrDoubled) {
   EXPECT_EQ(s.stored_new, 1000);
 }
 
+TEST_F(FaultTest, BackpressureBoundsInFlightMessagesAndLosesNone) {
+  ClientOptions options = FastOptions();
+  options.max_in_flight = 2;  // reading pauses whenever two CONSUMEs await their commit
+  StartClient(options);
+  std::vector<std::string> ids = sim_->AddMessages(kApp, kApi, Content(0), 300);
+  int max_seen = 0;
+  ASSERT_TRUE(WaitUntil([&] {
+    max_seen = std::max(max_seen, h_->Stats().in_flight);
+    return h_->AllHandled(ids);
+  })) << h_->Log();
+  EXPECT_LE(max_seen, 2);
+  ASSERT_TRUE(WaitUntil([&] { return sim_->Stat("pending") == 0; }));
+  h_->ExpectExactlyOnce(ids);
+  EXPECT_EQ(h_->Stats().connects, 1);  // pausing the reads did not cost the link (pongs)
+}
+
 TEST_F(FaultTest, RegisterErrorsAreRetriedWithBackoffAndDiagnosed) {
   StartClient();
   sim_->Fault(R"({"kind":"register_error","count":3,"code":"40004","sub_code":"isv.invalid-app","sub_msg":"no such app"})");
