@@ -146,28 +146,36 @@ std::string WhatItHolds(std::string_view label, size_t der_size) {
 
 }  // namespace
 
-Result<PrivateKey> MakePrivateKey(PkeyPtr key, std::string_view origin) {
+namespace {
+
+// What private and public keys share: only RSA and SM2 keys, with their OpenSSL contexts prepared
+// once. `make` wraps the key and contexts in the right class.
+template <typename Key, typename Make>
+Result<Key> MakeKey(PkeyPtr key, std::string_view origin, bool for_sign, Make make) {
   if (!EVP_PKEY_is_a(key.get(), "RSA") && !EVP_PKEY_is_a(key.get(), "SM2")) {
     return InvalidArgument(std::string(origin) + ": this is an " + DescribeKey(key.get()) +
-                           " private key; Alipay signs with RSA (RSA/RSA2) or SM2 keys");
+                           (for_sign ? " private" : " public") +
+                           " key; Alipay signs with RSA (RSA/RSA2) or SM2 keys");
   }
-  auto prepared = PrepareContexts(key.get(), /*for_sign=*/true);
+  auto prepared = PrepareContexts(key.get(), for_sign);
   if (!prepared.ok()) return prepared.status().WithContext(origin);
   EVP_PKEY* raw = key.release();
-  return KeyAccess::NewPrivate(std::shared_ptr<void>(raw, [](void* p) { EVP_PKEY_free(static_cast<EVP_PKEY*>(p)); }),
-                               std::move(*prepared));
+  return make(std::shared_ptr<void>(raw, [](void* p) { EVP_PKEY_free(static_cast<EVP_PKEY*>(p)); }),
+              std::move(*prepared));
+}
+
+}  // namespace
+
+Result<PrivateKey> MakePrivateKey(PkeyPtr key, std::string_view origin) {
+  return MakeKey<PrivateKey>(std::move(key), origin, /*for_sign=*/true, [](auto k, auto contexts) {
+    return KeyAccess::NewPrivate(std::move(k), std::move(contexts));
+  });
 }
 
 Result<PublicKey> MakePublicKey(PkeyPtr key, std::string_view origin) {
-  if (!EVP_PKEY_is_a(key.get(), "RSA") && !EVP_PKEY_is_a(key.get(), "SM2")) {
-    return InvalidArgument(std::string(origin) + ": this is an " + DescribeKey(key.get()) +
-                           " public key; Alipay signs with RSA (RSA/RSA2) or SM2 keys");
-  }
-  auto prepared = PrepareContexts(key.get(), /*for_sign=*/false);
-  if (!prepared.ok()) return prepared.status().WithContext(origin);
-  EVP_PKEY* raw = key.release();
-  return KeyAccess::NewPublic(std::shared_ptr<void>(raw, [](void* p) { EVP_PKEY_free(static_cast<EVP_PKEY*>(p)); }),
-                              std::move(*prepared));
+  return MakeKey<PublicKey>(std::move(key), origin, /*for_sign=*/false, [](auto k, auto contexts) {
+    return KeyAccess::NewPublic(std::move(k), std::move(contexts));
+  });
 }
 
 }  // namespace crypto_internal

@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "alipaymsg/frame.h"
+#include "protocol/json_handler_base.h"
 #include "protocol/json_spans.h"
 #include "protocol/text_util.h"
 
@@ -92,16 +93,8 @@ const char* KindName(Kind k) {
   return "value";
 }
 
-class FrameHandler {
+class FrameHandler : public protocol_internal::JsonHandlerBase {
  public:
-  static constexpr std::size_t max_array_size = static_cast<std::size_t>(-1);
-  static constexpr std::size_t max_object_size = static_cast<std::size_t>(-1);
-  static constexpr std::size_t max_string_size = static_cast<std::size_t>(-1);
-  static constexpr std::size_t max_key_size = static_cast<std::size_t>(-1);
-
-  using error_code = boost::system::error_code;
-  using string_view = boost::json::string_view;
-
   explicit FrameHandler(Frame* frame) : frame_(frame) {}
 
   // Semantic error found by the handler (the parser then reports a generic failure).
@@ -110,9 +103,6 @@ class FrameHandler {
   bool timestamp_seen() const { return timestamp_seen_; }
   bool timestamp_null() const { return timestamp_null_; }
   bool has_content() const { return has_content_; }
-
-  bool on_document_begin(error_code&) { return true; }
-  bool on_document_end(error_code&) { return true; }
 
   bool on_object_begin(error_code& ec) {
     Role role = Role::kOther;
@@ -164,8 +154,6 @@ class FrameHandler {
   bool on_double(double, string_view, error_code& ec) { return NumberEnd(ec); }
   bool on_bool(bool, error_code& ec) { return BeginValue(Kind::kBool, ec, nullptr); }
   bool on_null(error_code& ec) { return BeginValue(Kind::kNull, ec, nullptr); }
-  bool on_comment_part(string_view, error_code&) { return true; }
-  bool on_comment(string_view, error_code&) { return true; }
 
  private:
   Role Current() const { return depth_ < roles_.size() ? roles_[depth_] : Role::kOther; }

@@ -3,6 +3,7 @@
 
 #include "alipaymsg/crypto.h"
 #include "alipaymsg/frame.h"
+#include "protocol/json_handler_base.h"
 #include "protocol/text_util.h"
 
 namespace alipaymsg {
@@ -11,19 +12,10 @@ namespace {
 using protocol_internal::IsBlank;
 
 // Validates that `text` is exactly one JSON object (nothing kept).
-class ObjectValidator {
+class ObjectValidator : public protocol_internal::JsonHandlerBase {
  public:
-  static constexpr std::size_t max_array_size = static_cast<std::size_t>(-1);
-  static constexpr std::size_t max_object_size = static_cast<std::size_t>(-1);
-  static constexpr std::size_t max_string_size = static_cast<std::size_t>(-1);
-  static constexpr std::size_t max_key_size = static_cast<std::size_t>(-1);
-  using error_code = boost::system::error_code;
-  using string_view = boost::json::string_view;
-
   bool top_is_object() const { return top_is_object_; }
 
-  bool on_document_begin(error_code&) { return true; }
-  bool on_document_end(error_code&) { return true; }
   bool on_object_begin(error_code&) { return Value(true); }
   bool on_object_end(std::size_t, error_code&) { return true; }
   bool on_array_begin(error_code&) { return Value(false); }
@@ -38,8 +30,6 @@ class ObjectValidator {
   bool on_double(double, string_view, error_code&) { return Value(false); }
   bool on_bool(bool, error_code&) { return Value(false); }
   bool on_null(error_code&) { return Value(false); }
-  bool on_comment_part(string_view, error_code&) { return true; }
-  bool on_comment(string_view, error_code&) { return true; }
 
  private:
   bool Value(bool object) {
