@@ -79,6 +79,14 @@ class InboxTransaction {
  public:
   virtual ~InboxTransaction() = default;
   virtual void* native() = 0;
+
+  // Runs `hook` once, after every write of this transaction and right before it commits; an error
+  // from it aborts the whole transaction (nothing of it commits, every request in it fails). For
+  // effects outside the database that must be durable before the commit records them: e.g. one
+  // fsync of a file for all the lines the transaction's writes appended to it. Only the first
+  // registration per `key` and transaction counts (true for that one; later ones are ignored).
+  // Hooks run in registration order; none runs when the transaction is abandoned.
+  virtual bool BeforeCommit(const void* key, std::function<Status()> hook) = 0;
 };
 
 class Inbox {

@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -19,6 +20,11 @@ constexpr const char* kCreateTable =
     " path TEXT PRIMARY KEY,"
     " committed_size INTEGER NOT NULL,"
     " lines INTEGER NOT NULL DEFAULT 0)";
+constexpr const char* kReadCommitted =
+    "SELECT committed_size, lines FROM daemon_jsonl_sink WHERE path = ?1";
+constexpr const char* kWriteCommitted =
+    "INSERT INTO daemon_jsonl_sink (path, committed_size, lines) VALUES (?1, ?2, ?3) "
+    "ON CONFLICT(path) DO UPDATE SET committed_size = excluded.committed_size, lines = excluded.lines";
 
 Status SqliteError(sqlite3* db, const std::string& what) {
   return IoError(what + ": " + (db ? sqlite3_errmsg(db) : "out of memory"));
@@ -31,23 +37,16 @@ struct Committed {
   int64_t lines = 0;
 };
 
-Result<Committed> ReadCommitted(sqlite3* db, const std::string& path) {
-  if (sqlite3_exec(db, kCreateTable, nullptr, nullptr, nullptr) != SQLITE_OK) {
-    return SqliteError(db, "creating the jsonl sink table");
-  }
-  sqlite3_stmt* stmt = nullptr;
-  if (sqlite3_prepare_v2(db, "SELECT committed_size, lines FROM daemon_jsonl_sink WHERE path = ?1", -1,
-                         &stmt, nullptr) != SQLITE_OK) {
-    return SqliteError(db, "reading the jsonl sink table");
-  }
-  sqlite3_bind_text(stmt, 1, path.data(), static_cast<int>(path.size()), SQLITE_TRANSIENT);
+// Runs the prepared kReadCommitted for `path` (bound as ?1), leaving it reset.
+Result<Committed> ReadCommitted(sqlite3* db, sqlite3_stmt* stmt, const std::string& path) {
+  sqlite3_bind_text(stmt, 1, path.data(), static_cast<int>(path.size()), SQLITE_STATIC);
   Committed committed;
   int rc = sqlite3_step(stmt);
   if (rc == SQLITE_ROW) {
     committed.size = sqlite3_column_int64(stmt, 0);
     committed.lines = sqlite3_column_int64(stmt, 1);
   }
-  sqlite3_finalize(stmt);
+  sqlite3_reset(stmt);
   if (rc != SQLITE_ROW && rc != SQLITE_DONE) return SqliteError(db, "reading the jsonl sink table");
   return committed;
 }
@@ -63,7 +62,22 @@ Status FsyncDirectoryOf(const std::string& path) {
 
 }  // namespace
 
+JsonlSink::~JsonlSink() {
+  CloseFile();
+  // The inbox closes its connection with sqlite3_close_v2: it stays a zombie until these go.
+  sqlite3_finalize(read_);
+  sqlite3_finalize(write_);
+}
+
+void JsonlSink::CloseFile() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+  file_size_ = 0;
+}
+
 Status JsonlSink::Recover(const std::string& inbox_db_path) {
+  std::lock_guard lock(mu_);
+  CloseFile();
   std::error_code ec;
   std::filesystem::path parent = std::filesystem::path(path_).parent_path();
   if (!parent.empty()) std::filesystem::create_directories(parent, ec);
@@ -76,7 +90,16 @@ Status JsonlSink::Recover(const std::string& inbox_db_path) {
     return status;
   }
   sqlite3_busy_timeout(db, 5000);
-  Result<Committed> committed = ReadCommitted(db, path_);
+  Result<Committed> committed = SqliteError(db, "creating the jsonl sink table");
+  sqlite3_stmt* read = nullptr;
+  if (sqlite3_exec(db, kCreateTable, nullptr, nullptr, nullptr) == SQLITE_OK) {
+    if (sqlite3_prepare_v2(db, kReadCommitted, -1, &read, nullptr) == SQLITE_OK) {
+      committed = ReadCommitted(db, read, path_);
+    } else {
+      committed = SqliteError(db, "reading the jsonl sink table");
+    }
+  }
+  sqlite3_finalize(read);
   sqlite3_close(db);
   if (!committed.ok()) return committed.status();
 
@@ -97,69 +120,127 @@ Status JsonlSink::Recover(const std::string& inbox_db_path) {
   return rc == 0 ? Status::Ok() : Errno("truncating " + path_ + " to its committed size");
 }
 
-Status JsonlSink::AppendInTransaction(void* native_db, const std::string& line) {
-  auto* db = static_cast<sqlite3*>(native_db);
-  if (!db) return Internal("the jsonl sink needs a SQLite inbox");
-  Result<Committed> committed = ReadCommitted(db, path_);
-  if (!committed.ok()) return committed.status();
+Status JsonlSink::PrepareFor(sqlite3* db) {
+  if (db == stmt_db_ && read_ != nullptr && write_ != nullptr) return Status::Ok();
+  sqlite3_finalize(read_);
+  sqlite3_finalize(write_);
+  read_ = write_ = nullptr;
+  stmt_db_ = nullptr;
+  if (sqlite3_prepare_v3(db, kReadCommitted, -1, SQLITE_PREPARE_PERSISTENT, &read_, nullptr) != SQLITE_OK) {
+    return SqliteError(db, "reading the jsonl sink table (was Recover() called?)");
+  }
+  if (sqlite3_prepare_v3(db, kWriteCommitted, -1, SQLITE_PREPARE_PERSISTENT, &write_, nullptr) != SQLITE_OK) {
+    return SqliteError(db, "recording the jsonl sink's size");
+  }
+  stmt_db_ = db;
+  return Status::Ok();
+}
 
-  struct stat st;
-  const bool created = ::stat(path_.c_str(), &st) != 0;
-  int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) return Errno("opening " + path_);
-  if (::fstat(fd, &st) != 0) {
+// Once per transaction: (re)opens the file when it is not open or the path now names another file
+// (rotated or removed by an operator), and learns its size.
+Status JsonlSink::OpenForTransaction() {
+  struct stat by_path, by_fd;
+  const bool exists = ::stat(path_.c_str(), &by_path) == 0;
+  if (!exists && errno != ENOENT) return Errno("stat " + path_);
+  if (fd_ >= 0 && exists && ::fstat(fd_, &by_fd) == 0 && by_fd.st_dev == by_path.st_dev &&
+      by_fd.st_ino == by_path.st_ino) {
+    file_size_ = by_fd.st_size;  // also notices a truncation behind our back
+    return Status::Ok();
+  }
+  CloseFile();
+  fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  if (fd_ < 0) return Errno("opening " + path_);
+  if (::fstat(fd_, &by_fd) != 0) {
     Status status = Errno("stat " + path_);
-    ::close(fd);
+    CloseFile();
     return status;
   }
-  // Normally the file is exactly the committed size, or longer by a write whose transaction did not
-  // commit (overwritten here). Shorter means someone truncated or replaced it: append at its end.
-  const int64_t offset = std::min<int64_t>(committed->size, st.st_size);
-  const std::string data = line + "\n";
+  file_size_ = by_fd.st_size;
+  if (!exists) created_ = true;
+  return Status::Ok();
+}
+
+Status JsonlSink::SyncBeforeCommit() {
+  std::lock_guard lock(mu_);
+  if (unsynced_) {
+    if (fd_ < 0) return Internal("the jsonl sink lost its file before syncing " + path_);
+    if (::fdatasync(fd_) != 0) {
+      Status status = Errno("syncing " + path_);
+      CloseFile();  // reopened (and rewritten from the committed size) by the next transaction
+      return status;
+    }
+    unsynced_ = false;
+  }
+  if (created_) {
+    ALIPAYMSG_RETURN_IF_ERROR(FsyncDirectoryOf(path_));
+    created_ = false;
+  }
+  return Status::Ok();
+}
+
+Status JsonlSink::AppendInTransaction(InboxTransaction& tx, std::string_view line) {
+  auto* db = static_cast<sqlite3*>(tx.native());
+  if (!db) return Internal("the jsonl sink needs a SQLite inbox");
+  std::lock_guard lock(mu_);
+  ALIPAYMSG_RETURN_IF_ERROR(PrepareFor(db));
+  // The first line of a transaction registers its one fdatasync and checks the file.
+  const bool first_in_transaction = tx.BeforeCommit(this, [this] { return SyncBeforeCommit(); });
+  if (first_in_transaction || fd_ < 0) ALIPAYMSG_RETURN_IF_ERROR(OpenForTransaction());
+
+  // Read inside the transaction, so a rolled-back request's line is overwritten by the next one.
+  Result<Committed> committed = ReadCommitted(db, read_, path_);
+  if (!committed.ok()) return committed.status();
+  // Normally the file is exactly the committed size, or longer by writes whose transaction or
+  // request did not commit (overwritten here). Shorter means someone truncated or replaced it:
+  // append at its end.
+  const int64_t offset = std::min<int64_t>(committed->size, file_size_);
+  char newline = '\n';
+  struct iovec parts[2] = {{const_cast<char*>(line.data()), line.size()}, {&newline, 1}};
+  const size_t total = line.size() + 1;
   size_t written = 0;
-  while (written < data.size()) {
-    ssize_t n = ::pwrite(fd, data.data() + written, data.size() - written,
-                         static_cast<off_t>(offset + static_cast<int64_t>(written)));
+  while (written < total) {
+    // Skip what is already written (a short write), then write the rest.
+    struct iovec rest[2];
+    int count = 0;
+    size_t skip = written;
+    for (const struct iovec& part : parts) {
+      if (skip >= part.iov_len) {
+        skip -= part.iov_len;
+        continue;
+      }
+      rest[count++] = {static_cast<char*>(part.iov_base) + skip, part.iov_len - skip};
+      skip = 0;
+    }
+    ssize_t n = ::pwritev(fd_, rest, count, static_cast<off_t>(offset + static_cast<int64_t>(written)));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
       Status status = Errno("writing " + path_);
-      ::close(fd);
+      CloseFile();
       return status;
     }
     written += static_cast<size_t>(n);
   }
-  const int64_t new_size = offset + static_cast<int64_t>(data.size());
-  int rc = 0;
-  if (st.st_size > new_size) rc = ::ftruncate(fd, new_size);
-  if (rc == 0) rc = ::fdatasync(fd);
-  if (rc != 0) {
-    Status status = Errno("syncing " + path_);
-    ::close(fd);
+  unsynced_ = true;
+  const int64_t new_size = offset + static_cast<int64_t>(total);
+  if (file_size_ > new_size && ::ftruncate(fd_, new_size) != 0) {
+    Status status = Errno("truncating " + path_);
+    CloseFile();
     return status;
   }
-  ::close(fd);
-  if (created) ALIPAYMSG_RETURN_IF_ERROR(FsyncDirectoryOf(path_));
+  file_size_ = new_size;
 
-  sqlite3_stmt* stmt = nullptr;
-  if (sqlite3_prepare_v2(db,
-                         "INSERT INTO daemon_jsonl_sink (path, committed_size, lines) VALUES (?1, ?2, ?3) "
-                         "ON CONFLICT(path) DO UPDATE SET committed_size = excluded.committed_size, "
-                         "lines = excluded.lines",
-                         -1, &stmt, nullptr) != SQLITE_OK) {
-    return SqliteError(db, "recording the jsonl sink's size");
-  }
-  sqlite3_bind_text(stmt, 1, path_.data(), static_cast<int>(path_.size()), SQLITE_TRANSIENT);
-  sqlite3_bind_int64(stmt, 2, new_size);
-  sqlite3_bind_int64(stmt, 3, committed->lines + 1);
-  rc = sqlite3_step(stmt);
-  sqlite3_finalize(stmt);
+  sqlite3_bind_text(write_, 1, path_.data(), static_cast<int>(path_.size()), SQLITE_STATIC);
+  sqlite3_bind_int64(write_, 2, new_size);
+  sqlite3_bind_int64(write_, 3, committed->lines + 1);
+  const int rc = sqlite3_step(write_);
+  sqlite3_reset(write_);
   if (rc != SQLITE_DONE) return SqliteError(db, "recording the jsonl sink's size");
   return Status::Ok();
 }
 
 HandlerOutcome JsonlSink::Deliver(MessageView& message) {
   message.InTransaction([this, line = MessageJson(message)](InboxTransaction& tx) {
-    return AppendInTransaction(tx.native(), line);
+    return AppendInTransaction(tx, line);
   });
   return HandlerOutcome::Done();
 }

@@ -21,6 +21,9 @@
 #include "alipaymsg/daemon_config.h"
 #include "alipaymsg/router.h"
 
+struct sqlite3;
+struct sqlite3_stmt;
+
 namespace alipaymsg::daemon {
 
 // "2024-05-06T07:08:09.123Z" (UTC, milliseconds).
@@ -96,14 +99,19 @@ class Slots {
 // ---- jsonl ----------------------------------------------------------------------------------------
 // Exactly once across crashes: the sink keeps (path → committed size) in a table of the inbox
 // database. A delivery registers an effect that runs inside the inbox transaction marking the
-// message done: it writes the line at the committed size, truncates anything after it, fsyncs the
-// file, and records the new size. If that transaction does not commit (crash, error), the bytes
-// beyond the recorded size are not part of the output: Recover() truncates them at start-up, and the
-// next write overwrites them anyway. Writes happen on the inbox's single writer thread, in commit
-// order.
+// message done: it writes the line at the committed size (truncating whatever an aborted transaction
+// left after it) and records the new size. The lines of one transaction are made durable together by
+// one fdatasync, registered as the transaction's before-commit hook (InboxTransaction::BeforeCommit),
+// so the recorded size never covers bytes that are not on disk. If that transaction does not commit
+// (crash, error), the bytes beyond the recorded size are not part of the output: Recover() truncates
+// them at start-up, and the next write overwrites them anyway. Writes happen on the inbox's single
+// writer thread, in commit order; the file stays open and the statements stay prepared between them.
 class JsonlSink final : public Sink {
  public:
   explicit JsonlSink(std::string path) : path_(std::move(path)) {}
+  ~JsonlSink() override;
+  JsonlSink(const JsonlSink&) = delete;
+  JsonlSink& operator=(const JsonlSink&) = delete;
   std::string_view kind() const override { return "jsonl"; }
   HandlerOutcome Deliver(MessageView& message) override;
 
@@ -111,14 +119,27 @@ class JsonlSink final : public Sink {
   // truncates the file to its last committed size. Call once before dispatching starts.
   Status Recover(const std::string& inbox_db_path);
 
-  // The effect itself: appends `line` + "\n" as described above, inside the transaction of `db`
-  // (a sqlite3*). Public for tests.
-  Status AppendInTransaction(void* db, const std::string& line);
+  // The effect itself: appends `line` + "\n" as described above, inside `tx` (a SqliteInbox
+  // transaction). Public for tests and benchmarks.
+  Status AppendInTransaction(InboxTransaction& tx, std::string_view line);
 
   const std::string& path() const { return path_; }
 
  private:
-  std::string path_;
+  Status PrepareFor(sqlite3* db);
+  Status OpenForTransaction();
+  Status SyncBeforeCommit();
+  void CloseFile();
+
+  const std::string path_;
+  std::mutex mu_;  // the writer thread normally; tests may use several inboxes
+  int fd_ = -1;
+  int64_t file_size_ = 0;      // of the open file, as this sink left it
+  bool unsynced_ = false;      // written since the last fdatasync
+  bool created_ = false;       // created since the last sync: its directory entry needs an fsync
+  sqlite3* stmt_db_ = nullptr;  // the connection the statements below belong to
+  sqlite3_stmt* read_ = nullptr;
+  sqlite3_stmt* write_ = nullptr;
 };
 
 // ---- exec -----------------------------------------------------------------------------------------

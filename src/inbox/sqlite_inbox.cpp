@@ -25,12 +25,33 @@ namespace {
 
 class SqliteTransaction final : public InboxTransaction {
  public:
-  explicit SqliteTransaction(sqlite3* db) : db_(db) {}
+  SqliteTransaction(sqlite3* db, std::vector<SqliteInbox::BeforeCommitHook>* hooks)
+      : db_(db), hooks_(hooks) {}
   void* native() override { return db_; }
+  bool BeforeCommit(const void* key, std::function<Status()> hook) override {
+    if (hooks_ == nullptr) return false;  // not inside a group (cannot happen for our writes)
+    for (const auto& registered : *hooks_) {
+      if (registered.key == key) return false;
+    }
+    hooks_->push_back({key, std::move(hook)});
+    return true;
+  }
 
  private:
   sqlite3* db_;
+  std::vector<SqliteInbox::BeforeCommitHook>* hooks_;
 };
+
+// The savepoint around each request of a group, prepared once per connection (cached by Db).
+const std::string kSavepoint = "SAVEPOINT op";
+const std::string kRelease = "RELEASE op";
+const std::string kRollbackTo = "ROLLBACK TO op";
+
+Status RunCached(Db& db, const std::string& sql) {
+  auto stmt = db.Prepare(sql);
+  if (!stmt.ok()) return stmt.status();
+  return (*stmt)->Run();
+}
 
 std::string MessageKey(const std::string& app_id, const std::string& msg_id) {
   return "message (app_id " + app_id + ", msg_id " + msg_id + ")";
@@ -198,6 +219,8 @@ void SqliteInbox::CommitGroup(std::vector<WriteOp>& ops) {
   Status group = SetSynchronous(durable);
   if (group.ok()) group = db.Exec("BEGIN IMMEDIATE");
   if (group.ok()) {
+    std::vector<BeforeCommitHook> hooks;
+    std::vector<BeforeCommitHook>* const outer_hooks = std::exchange(before_commit_, &hooks);
     for (size_t i = 0; i < ops.size(); ++i) {
       if (sqlite3_get_autocommit(db.handle()) != 0) {
         // SQLite rolled the whole transaction back (I/O error, disk full): running the rest would
@@ -207,7 +230,7 @@ void SqliteInbox::CommitGroup(std::vector<WriteOp>& ops) {
                     : IoError("sqlite rolled back the inbox transaction");
         break;
       }
-      Status status = db.Exec("SAVEPOINT op");
+      Status status = RunCached(db, kSavepoint);
       if (status.ok()) {
         try {
           status = ops[i].apply(db);
@@ -216,11 +239,23 @@ void SqliteInbox::CommitGroup(std::vector<WriteOp>& ops) {
         } catch (...) {
           status = Internal("inbox write threw a non-standard exception");
         }
-        if (!status.ok()) (void)db.Exec("ROLLBACK TO op");
-        Status released = db.Exec("RELEASE op");
+        if (!status.ok()) (void)RunCached(db, kRollbackTo);
+        Status released = RunCached(db, kRelease);
         if (status.ok()) status = released;
       }
       results[i] = status;
+    }
+    before_commit_ = outer_hooks;
+    // Effects outside the database (a file's fsync) become durable before the commit records them.
+    for (BeforeCommitHook& hook : hooks) {
+      if (!group.ok()) break;
+      try {
+        group = hook.run();
+      } catch (const std::exception& e) {
+        group = Internal(std::string("inbox before-commit hook threw: ") + e.what());
+      } catch (...) {
+        group = Internal("inbox before-commit hook threw a non-standard exception");
+      }
     }
     if (group.ok()) group = db.Exec("COMMIT");
     if (group.ok()) {
@@ -286,7 +321,7 @@ Status SqliteInbox::RunWrite(std::function<Status(Db&)> apply, bool durable) {
 
 namespace {
 
-constexpr const char* kInsertMessage =
+const std::string kInsertMessage =
     "INSERT INTO messages (app_id, msg_id, msg_api, biz_content, channel, received_at_ms, state, "
     "updated_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', ?6) "
     "ON CONFLICT (app_id, msg_id) DO NOTHING";
@@ -299,8 +334,9 @@ Status InsertMessages(Db& db, const std::vector<InboundMessage>& messages,
   outcomes.reserve(messages.size());
   auto insert = db.Prepare(kInsertMessage);
   if (!insert.ok()) return insert.status();
-  auto bump = db.Prepare(
-      "UPDATE messages SET delivery_count = delivery_count + 1 WHERE app_id = ?1 AND msg_id = ?2");
+  static const std::string kBumpDeliveryCount =
+      "UPDATE messages SET delivery_count = delivery_count + 1 WHERE app_id = ?1 AND msg_id = ?2";
+  auto bump = db.Prepare(kBumpDeliveryCount);
   if (!bump.ok()) return bump.status();
   int64_t duplicates = 0;
   for (const InboundMessage& m : messages) {
@@ -467,13 +503,16 @@ namespace {
 // Records `result` for an in-flight message and runs `in_transaction` in the same savepoint.
 Status ApplyComplete(Db& db, const std::string& app_id, const std::string& msg_id,
                      const DispatchResult& result, int64_t now_ms,
-                     const std::function<Status(InboxTransaction&)>& in_transaction) {
+                     const std::function<Status(InboxTransaction&)>& in_transaction,
+                     std::vector<SqliteInbox::BeforeCommitHook>* hooks) {
+  static const std::string kCompleteRetry =
+      "UPDATE messages SET state = ?3, last_error = ?4, updated_at_ms = ?5, "
+      "next_attempt_at_ms = ?6 WHERE app_id = ?1 AND msg_id = ?2 AND state = 'in_flight'";
+  static const std::string kComplete =
+      "UPDATE messages SET state = ?3, last_error = ?4, updated_at_ms = ?5 "
+      "WHERE app_id = ?1 AND msg_id = ?2 AND state = 'in_flight'";
   const bool retry = result.kind == DispatchResult::Kind::kRetry;
-  auto stmt = db.Prepare(
-      retry ? "UPDATE messages SET state = ?3, last_error = ?4, updated_at_ms = ?5, "
-              "next_attempt_at_ms = ?6 WHERE app_id = ?1 AND msg_id = ?2 AND state = 'in_flight'"
-            : "UPDATE messages SET state = ?3, last_error = ?4, updated_at_ms = ?5 "
-              "WHERE app_id = ?1 AND msg_id = ?2 AND state = 'in_flight'");
+  auto stmt = db.Prepare(retry ? kCompleteRetry : kComplete);
   if (!stmt.ok()) return stmt.status();
   (*stmt)->Bind(1, app_id).Bind(2, msg_id).Bind(3, std::string_view(StateOfResult(result.kind)));
   (*stmt)->Bind(4, result.error).Bind(5, now_ms);
@@ -481,7 +520,7 @@ Status ApplyComplete(Db& db, const std::string& app_id, const std::string& msg_i
   ALIPAYMSG_RETURN_IF_ERROR((*stmt)->Run());
   if (db.Changes() == 0) return ExplainNoChange(db, app_id, msg_id, "in_flight");
   if (in_transaction) {
-    SqliteTransaction tx(db.handle());
+    SqliteTransaction tx(db.handle(), hooks);
     return in_transaction(tx);
   }
   return Status::Ok();
@@ -493,7 +532,7 @@ Status SqliteInbox::Complete(const std::string& app_id, const std::string& msg_i
                              const DispatchResult& result, int64_t now_ms,
                              const std::function<Status(InboxTransaction&)>& in_transaction) {
   return RunWrite([&](Db& db) {
-    return ApplyComplete(db, app_id, msg_id, result, now_ms, in_transaction);
+    return ApplyComplete(db, app_id, msg_id, result, now_ms, in_transaction, before_commit_);
   });
 }
 
@@ -502,8 +541,8 @@ void SqliteInbox::CompleteAsync(const std::string& app_id, const std::string& ms
                                 std::function<Status(InboxTransaction&)> in_transaction,
                                 std::function<void(Status)> done) {
   QueueWrite(
-      [app_id, msg_id, result, now_ms, in_transaction = std::move(in_transaction)](Db& db) {
-        return ApplyComplete(db, app_id, msg_id, result, now_ms, in_transaction);
+      [this, app_id, msg_id, result, now_ms, in_transaction = std::move(in_transaction)](Db& db) {
+        return ApplyComplete(db, app_id, msg_id, result, now_ms, in_transaction, before_commit_);
       },
       [done = std::move(done)](const Status& status) {
         if (done) done(status);

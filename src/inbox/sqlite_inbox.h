@@ -49,8 +49,15 @@ class SqliteInbox final : public Inbox {
   Result<std::optional<StoredMessage>> Get(const std::string& app_id,
                                            const std::string& msg_id) override;
   Result<std::vector<StoredMessage>> List(std::optional<MessageState> state, int limit) override;
+  Result<std::vector<StoredMessage>> Find(const InboxQuery& query) override;
   Result<InboxStats> Stats() override;
   void Close() override;
+
+  // A hook registered through InboxTransaction::BeforeCommit for the group being committed.
+  struct BeforeCommitHook {
+    const void* key;
+    std::function<Status()> run;
+  };
 
  private:
   // One queued write. `apply` runs inside the group transaction (in its own savepoint, rolled back
@@ -87,6 +94,8 @@ class SqliteInbox final : public Inbox {
 
   std::unique_ptr<Db> writer_db_;  // only the writer thread (or Initialize) touches it
   bool synchronous_full_now_ = false;  // the writer connection's current PRAGMA synchronous
+  // The hooks of the group being applied (writer thread only; null between groups).
+  std::vector<BeforeCommitHook>* before_commit_ = nullptr;
   std::mutex reader_mu_;
   std::unique_ptr<Db> reader_db_;  // guarded by reader_mu_
 

@@ -112,11 +112,11 @@ TEST_F(JsonlSinkTest, UncommittedWriteIsTruncatedOnRecoverAndOverwritten) {
 
   // "a" commits.
   ASSERT_TRUE(inbox_->Complete("2021000000000001", "a", {}, 1, [&](InboxTransaction& tx) {
-                      return sink.AppendInTransaction(tx.native(), "LINE-A");
+                      return sink.AppendInTransaction(tx, "LINE-A");
                     }).ok());
   // "b" writes its line, then its transaction fails: the line is not part of the output.
   Status failed = inbox_->Complete("2021000000000001", "b", {}, 1, [&](InboxTransaction& tx) {
-    Status written = sink.AppendInTransaction(tx.native(), "LINE-B");
+    Status written = sink.AppendInTransaction(tx, "LINE-B");
     EXPECT_TRUE(written.ok()) << written.ToString();
     return Internal("injected failure after the write");
   });
@@ -132,7 +132,7 @@ TEST_F(JsonlSinkTest, UncommittedWriteIsTruncatedOnRecoverAndOverwritten) {
   // Without a restart, the next committed line overwrites whatever trails the committed size.
   { std::ofstream(out_, std::ios::app) << "garbage that never committed, longer than a line\n"; }
   ASSERT_TRUE(inbox_->Complete("2021000000000001", "c", {}, 1, [&](InboxTransaction& tx) {
-                      return restarted.AppendInTransaction(tx.native(), "LINE-C");
+                      return restarted.AppendInTransaction(tx, "LINE-C");
                     }).ok());
   EXPECT_EQ(ReadAll(out_), "LINE-A\nLINE-C\n");
 }
@@ -143,13 +143,105 @@ TEST_F(JsonlSinkTest, ExternallyTruncatedFileAppendsAtItsEnd) {
   ASSERT_TRUE(inbox_->Store({Msg("a"), Msg("b")}).ok());
   ASSERT_TRUE(inbox_->Claim(10, 0).ok());
   ASSERT_TRUE(inbox_->Complete("2021000000000001", "a", {}, 1, [&](InboxTransaction& tx) {
-                      return sink.AppendInTransaction(tx.native(), "LINE-A");
+                      return sink.AppendInTransaction(tx, "LINE-A");
                     }).ok());
   std::filesystem::remove(out_);  // rotated away by an operator
   ASSERT_TRUE(inbox_->Complete("2021000000000001", "b", {}, 1, [&](InboxTransaction& tx) {
-                      return sink.AppendInTransaction(tx.native(), "LINE-B");
+                      return sink.AppendInTransaction(tx, "LINE-B");
                     }).ok());
   EXPECT_EQ(ReadAll(out_), "LINE-B\n");
+}
+
+TEST_F(JsonlSinkTest, ManyLinesInOneTransactionCommitTogether) {
+  JsonlSink sink(out_);
+  ASSERT_TRUE(sink.Recover(db_).ok());
+  ASSERT_TRUE(inbox_->Store({Msg("a"), Msg("b")}).ok());
+  ASSERT_TRUE(inbox_->Claim(10, 0).ok());
+  ASSERT_TRUE(inbox_->Complete("2021000000000001", "a", {}, 1, [&](InboxTransaction& tx) {
+                      for (const char* line : {"A1", "A2", "A3"}) {
+                        ALIPAYMSG_RETURN_IF_ERROR(sink.AppendInTransaction(tx, line));
+                      }
+                      return Status::Ok();
+                    }).ok());
+  EXPECT_EQ(ReadAll(out_), "A1\nA2\nA3\n");
+  // A failing before-commit hook registered after the lines aborts the whole transaction: "b" stays
+  // in flight and its lines are not part of the output.
+  int dummy_key = 0;
+  Status failed = inbox_->Complete("2021000000000001", "b", {}, 1, [&](InboxTransaction& tx) {
+    ALIPAYMSG_RETURN_IF_ERROR(sink.AppendInTransaction(tx, "B1"));
+    ALIPAYMSG_RETURN_IF_ERROR(sink.AppendInTransaction(tx, "B2"));
+    tx.BeforeCommit(&dummy_key, [] { return IoError("injected: disk gone before commit"); });
+    return Status::Ok();
+  });
+  ASSERT_FALSE(failed.ok());
+  EXPECT_NE(failed.message().find("injected"), std::string::npos) << failed.ToString();
+  EXPECT_EQ(StateOf(*inbox_, "b"), MessageState::kInFlight);
+  JsonlSink restarted(out_);
+  ASSERT_TRUE(restarted.Recover(db_).ok());
+  EXPECT_EQ(ReadAll(out_), "A1\nA2\nA3\n");
+  ASSERT_TRUE(inbox_->Complete("2021000000000001", "b", {}, 1, [&](InboxTransaction& tx) {
+                      return restarted.AppendInTransaction(tx, "B");
+                    }).ok());
+  EXPECT_EQ(ReadAll(out_), "A1\nA2\nA3\nB\n");
+}
+
+// A process killed after the sink's fdatasync of several lines and before the inbox commit: the
+// lines are on disk but not committed; Recover() drops them and the message runs again, once.
+TEST_F(JsonlSinkTest, SigkillBetweenSyncAndCommitDropsTheTransactionsLines) {
+  ASSERT_TRUE(inbox_->Store({Msg("a"), Msg("b"), Msg("c")}).ok());
+  inbox_->Close();
+  inbox_.reset();
+
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    auto inbox = OpenSqliteInbox(db_);
+    if (!inbox.ok()) _exit(2);
+    JsonlSink sink(out_);
+    if (!sink.Recover(db_).ok()) _exit(3);
+    if (!(*inbox)->Claim(10, 0).ok()) _exit(4);
+    if (!(*inbox)->Complete("2021000000000001", "a", {}, 1, [&](InboxTransaction& tx) {
+                  return sink.AppendInTransaction(tx, "LINE-A");
+                }).ok()) {
+      _exit(5);
+    }
+    int kill_key = 0;
+    (void)(*inbox)->Complete("2021000000000001", "b", {}, 1, [&](InboxTransaction& tx) {
+      for (const char* line : {"LINE-B1", "LINE-B2", "LINE-B3"}) {
+        ALIPAYMSG_RETURN_IF_ERROR(sink.AppendInTransaction(tx, line));
+      }
+      // Runs after the sink's hook (registration order), just before COMMIT.
+      tx.BeforeCommit(&kill_key, [] {
+        raise(SIGKILL);
+        return Status::Ok();
+      });
+      return Status::Ok();
+    });
+    _exit(6);  // not reached
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << "child status " << status;
+  // The sink synced its lines before the (never reached) commit.
+  EXPECT_EQ(ReadAll(out_), "LINE-A\nLINE-B1\nLINE-B2\nLINE-B3\n");
+
+  Reopen();
+  auto sink = std::make_shared<JsonlSink>(out_);
+  ASSERT_TRUE(sink->Recover(db_).ok());
+  EXPECT_EQ(ReadAll(out_), "LINE-A\n");
+  EXPECT_EQ(StateOf(*inbox_, "a"), MessageState::kDone);
+  EXPECT_EQ(StateOf(*inbox_, "b"), MessageState::kPending);  // in flight at the crash: runs again
+  SinkRouter sinks;
+  sinks.Add("sinks[0]", {"*"}, sink);
+  DispatchAll(*inbox_, sinks);
+  std::vector<std::string> lines = Lines(ReadAll(out_));
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_EQ(lines[0], "LINE-A");
+  std::set<std::string> ids;
+  for (size_t i = 1; i < lines.size(); ++i) {
+    ids.insert(std::string(boost::json::parse(lines[i]).as_object().at("msg_id").as_string()));
+  }
+  EXPECT_EQ(ids, (std::set<std::string>{"b", "c"}));
 }
 
 // SIGKILL a process dispatching into a jsonl sink at various moments; after each restart, the file
