@@ -28,6 +28,9 @@ struct AppConfig {
   std::string ca_file;                    // extra CA bundle (absolute), empty = system store only
   std::string key_name;                   // "alipay" or "apps[1]" (for messages)
   int line = 0;                           // 1-based line of the app block (0: unknown)
+  // Where each key/cert path setting was given ("app-private-key-path" -> config.yaml:6,
+  // alipay.app-private-key-path), for errors found only when the files are loaded.
+  std::map<std::string, ConfigSource> sources;
   bool cert_mode() const { return !credentials.app_cert_path.empty(); }
 };
 
@@ -98,6 +101,11 @@ Result<DaemonConfig> LoadDaemonConfig(const std::string& path, const Environment
 // key/cert self-test (Credentials::Load: formats, pairing, certificate SNs), the inbox directory and
 // the sinks' files and programs. No error findings = the daemon would start.
 std::vector<ConfigFinding> CheckDaemonConfig(const std::string& path, const Environment& env = {});
+
+// A Credentials::Load error of `app` as alipay-msgd and check-config report it: the app block's
+// file:line, then the setting whose file the error is about and where it was set, then the error:
+// "config.yaml:1: alipay (app 2021...): alipay.app-private-key-path (config.yaml:6): app private key ...".
+std::string DescribeCredentialsError(const DaemonConfig& config, const AppConfig& app, const Status& error);
 
 // The environment variables honoured (for --help and the README), e.g. "ALIPAY_APP_ID".
 std::vector<std::string> ConfigEnvironmentVariables();

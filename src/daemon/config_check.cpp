@@ -34,6 +34,29 @@ std::optional<std::string> WritableProblem(const std::string& path) {
 
 }  // namespace
 
+std::string DescribeCredentialsError(const DaemonConfig& config, const AppConfig& app, const Status& error) {
+  std::string out = config.path + ":" + std::to_string(app.line) + ": " + app.key_name + " (app " +
+                    app.credentials.app_id + "): ";
+  // The setting named: the one whose file the message mentions first (Load names files by path).
+  const std::string& text = error.message();
+  const CredentialsConfig& c = app.credentials;
+  const std::pair<const char*, const std::string*> files[] = {
+      {"app-private-key-path", &c.app_private_key_path},
+      {"alipay-public-key-path", &c.alipay_public_key_path},
+      {"app-cert-public-key-path", &c.app_cert_path},
+      {"alipay-cert-public-key-path", &c.alipay_cert_path},
+      {"alipay-root-cert-path", &c.root_cert_path}};
+  size_t first = std::string::npos;
+  const ConfigSource* source = nullptr;
+  for (const auto& [key, file] : files) {
+    auto it = app.sources.find(key);
+    const size_t at = file->empty() || it == app.sources.end() ? std::string::npos : text.find(*file);
+    if (at < first) first = at, source = &it->second;
+  }
+  if (source) out += source->key + " (" + source->where + "): ";
+  return out + text;
+}
+
 std::vector<ConfigFinding> CheckDaemonConfig(const std::string& path, const Environment& env) {
   std::vector<ConfigFinding> findings;
   Result<DaemonConfig> config = LoadDaemonConfig(path, env);
@@ -51,7 +74,8 @@ std::vector<ConfigFinding> CheckDaemonConfig(const std::string& path, const Envi
                               app.credentials.app_id + ")";
     Result<Credentials> credentials = Credentials::Load(app.credentials);
     if (!credentials.ok()) {
-      findings.push_back(Finding(ConfigFinding::Severity::kError, where + ": " + credentials.status().message()));
+      findings.push_back(Finding(ConfigFinding::Severity::kError,
+                                 DescribeCredentialsError(*config, app, credentials.status())));
       continue;
     }
     std::string what = std::string(ToString(credentials->sign_type())) + ", " + app.credentials.charset + ", ";

@@ -497,6 +497,10 @@ void ConfigParser::ValidateApp(const RawApp& raw, DaemonConfig& config) {
     c.alipay_cert_path = ExistingFile(*get("alipay-cert-public-key-path"));
     c.root_cert_path = ExistingFile(*get("alipay-root-cert-path"));
   }
+  for (const char* key : {"app-private-key-path", "alipay-public-key-path", "app-cert-public-key-path",
+                          "alipay-cert-public-key-path", "alipay-root-cert-path"}) {
+    if (const Value* v = get(key)) app.sources[key] = ConfigSource{v->where, v->key};
+  }
   if (errors_.size() == errors_before) config.apps.push_back(std::move(app));
 }
 

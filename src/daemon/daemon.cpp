@@ -23,8 +23,7 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(const DaemonConfig& config, Logge
   for (const AppConfig& app : config.apps) {
     Result<Credentials> loaded = Credentials::Load(app.credentials);
     if (!loaded.ok()) {
-      errors += (errors.empty() ? "" : "\n") + config.path + ":" + std::to_string(app.line) + ": " + app.key_name +
-                " (app " + app.credentials.app_id + "): " + loaded.status().message();
+      errors += (errors.empty() ? "" : "\n") + DescribeCredentialsError(config, app, loaded.status());
       continue;
     }
     credentials.push_back(std::make_shared<const Credentials>(std::move(*loaded)));

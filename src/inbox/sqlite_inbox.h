@@ -49,7 +49,6 @@ class SqliteInbox final : public Inbox {
   Result<std::optional<StoredMessage>> Get(const std::string& app_id,
                                            const std::string& msg_id) override;
   Result<std::vector<StoredMessage>> List(std::optional<MessageState> state, int limit) override;
-  Result<std::vector<StoredMessage>> Find(const InboxQuery& query) override;
   Result<InboxStats> Stats() override;
   void Close() override;
 

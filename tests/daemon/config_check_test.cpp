@@ -61,6 +61,9 @@ TEST_F(CheckConfigTest, SwappedKeyIsAnErrorNamingTheApp) {
   ASSERT_EQ(Count(findings, Severity::kError), 1) << All(findings);
   EXPECT_NE(All(findings).find("error: " + path_ + ":1: alipay (app 2021000000000001): "), std::string::npos)
       << All(findings);
+  // And the setting whose file is wrong, with its line.
+  EXPECT_NE(All(findings).find("): alipay.alipay-public-key-path (" + path_ + ":4): "), std::string::npos)
+      << All(findings);
 }
 
 TEST_F(CheckConfigTest, ConfigErrorsComeOnePerFinding) {
