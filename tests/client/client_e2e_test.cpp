@@ -37,16 +37,7 @@ const TlsKeys& Tls() {
 enum class Mode { kKey, kCert };
 
 std::vector<std::string> SimArgs(Mode mode, bool tls, std::vector<std::string> extra = {}) {
-  const SimKeys& k = Keys();
-  std::vector<std::string> args = {"--alipay-private-key", k.alipay_private_key,
-                                   "--redelivery-scale", "0.001", "--log-level", "warn"};
-  if (mode == Mode::kCert) {
-    args.insert(args.end(), {"--alipay-cert", k.alipay_cert, "--root-cert", k.root_cert, "--app",
-                             std::string(kApp) + "=" + k.app_cert});
-  } else {
-    args.insert(args.end(), {"--app", std::string(kApp) + "=" + k.app_public_key});
-  }
-  if (tls) args.insert(args.end(), {"--tls-cert", Tls().cert, "--tls-key", Tls().key});
+  std::vector<std::string> args = SimArgsForApp(Keys(), kApp, mode == Mode::kCert, tls ? &Tls() : nullptr);
   args.insert(args.end(), extra.begin(), extra.end());
   return args;
 }

@@ -168,6 +168,20 @@ TlsKeys TlsKeygen(const std::string& dir) {
   return TlsKeys{dir + "/ca.crt", dir + "/server.crt", dir + "/server.key"};
 }
 
+std::vector<std::string> SimArgsForApp(const SimKeys& keys, const std::string& app_id, bool cert_mode,
+                                       const TlsKeys* tls) {
+  std::vector<std::string> args = {"--alipay-private-key", keys.alipay_private_key,
+                                   "--redelivery-scale", "0.001", "--log-level", "warn"};
+  if (cert_mode) {
+    args.insert(args.end(), {"--alipay-cert", keys.alipay_cert, "--root-cert", keys.root_cert, "--app",
+                             app_id + "=" + keys.app_cert});
+  } else {
+    args.insert(args.end(), {"--app", app_id + "=" + keys.app_public_key});
+  }
+  if (tls) args.insert(args.end(), {"--tls-cert", tls->cert, "--tls-key", tls->key});
+  return args;
+}
+
 std::unique_ptr<SimProcess> SimProcess::Start(const std::string& work_dir,
                                               const std::vector<std::string>& args) {
   static int counter = 0;

@@ -54,6 +54,12 @@ struct TlsKeys {
 };
 TlsKeys TlsKeygen(const std::string& dir);
 
+// alipay-msg-sim arguments for one app: the Alipay key; `app_id` in cert mode (its certificate, the
+// Alipay certificate and the root bundle) or key mode (its public key); HTTPS/WSS when `tls` is
+// given; redelivery shrunk 1000x; warn-level logs.
+std::vector<std::string> SimArgsForApp(const SimKeys& keys, const std::string& app_id, bool cert_mode,
+                                       const TlsKeys* tls);
+
 class SimProcess {
  public:
   // Starts alipay-msg-sim on ephemeral ports with `args` (after --listen/--admin/--ready-file) and
