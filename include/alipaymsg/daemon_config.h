@@ -43,8 +43,9 @@ struct SinkConfig {
   std::vector<std::string> match;          // "*", "prefix.*" or an exact msgApi; any may match
   std::string jsonl_path;                  // kJsonl (absolute)
   std::vector<std::string> exec_argv;      // kExec: argv[0] absolute, no shell
-  std::string webhook_url;                 // kWebhook: http://host[:port]/path
+  std::string webhook_url;                 // kWebhook: http[s]://host[:port]/path
   std::map<std::string, std::string> webhook_headers;
+  std::string webhook_ca_file;             // kWebhook, https: extra CA bundle (absolute); system store too
   int timeout_ms = 30000;                  // kExec / kWebhook: per run
   int concurrency = 4;                     // kExec / kWebhook: runs at once
   std::string key_name;                    // "sinks[0]"

@@ -104,18 +104,20 @@ std::optional<std::string> InlineKeyHint(std::string_view normalized) {
 namespace alipaymsg::daemon {
 
 std::optional<HttpUrl> ParseHttpUrl(std::string_view url, std::string& why) {
+  HttpUrl out;
+  std::string_view rest;
   if (url.starts_with("https://")) {
-    why = "https webhooks are not supported; point it at an http:// receiver (e.g. a local relay)";
+    out.tls = true;
+    out.port = 443;
+    rest = url.substr(8);
+  } else if (url.starts_with("http://")) {
+    rest = url.substr(7);
+  } else {
+    why = "\"" + std::string(url) + "\" is not an http:// or https:// URL";
     return std::nullopt;
   }
-  if (!url.starts_with("http://")) {
-    why = "\"" + std::string(url) + "\" is not an http:// URL";
-    return std::nullopt;
-  }
-  std::string_view rest = url.substr(7);
   size_t slash = rest.find('/');
   std::string_view authority = rest.substr(0, slash);
-  HttpUrl out;
   if (slash != std::string_view::npos) out.target = std::string(rest.substr(slash));
   size_t colon = authority.rfind(':');
   if (colon != std::string_view::npos && authority.find(']') == std::string_view::npos) {

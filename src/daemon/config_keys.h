@@ -40,8 +40,9 @@ namespace alipaymsg::daemon {
 
 // http://host[:port][/path]; https is refused (webhooks go to a local or in-cluster receiver).
 struct HttpUrl {
+  bool tls = false;  // https://
   std::string host;
-  int port = 80;
+  int port = 80;     // 443 for https:// without a port
   std::string target = "/";
 };
 std::optional<HttpUrl> ParseHttpUrl(std::string_view url, std::string& why);

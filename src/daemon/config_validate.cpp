@@ -31,7 +31,7 @@ const std::vector<KeySpec>& SinkKeys() {
   return keys;
 }
 const std::vector<KeySpec>& WebhookKeys() {
-  static const std::vector<KeySpec> keys = {Key("url"), Key("headers")};
+  static const std::vector<KeySpec> keys = {Key("url"), Key("headers"), Key("ca-file")};
   return keys;
 }
 const std::vector<KeySpec>& SectionKeys(const std::string& section) {
@@ -353,7 +353,7 @@ void ConfigParser::ParseSink(const YAML::Node& item, const std::string& name, Da
     } else if (key == "webhook") {
       kinds.push_back(key_name);
       sink.kind = SinkConfig::Kind::kWebhook;
-      std::optional<Value> url;
+      std::optional<Value> url, ca_file;
       if (v.IsMap()) {
         ForEachKey(v, key_name, &WebhookKeys(), [&](const YAML::Node& wk, const YAML::Node& wv, const std::string& wname) {
           const KeySpec* ws = FindKey(WebhookKeys(), wk.Scalar());
@@ -361,6 +361,11 @@ void ConfigParser::ParseSink(const YAML::Node& item, const std::string& name, Da
             warnings_.push_back(Where(wk) + ": " + wname + ": unknown key, ignored" + DidYouMean(WebhookKeys(), wk.Scalar()));
           } else if (ws->canonical == "url") {
             url = Scalar(wk, wv, wname);
+          } else if (ws->canonical == "ca-file") {
+            if (auto ca = Scalar(wk, wv, wname)) {
+              ca_file = *ca;
+              sink.webhook_ca_file = ExistingFile(*ca);
+            }
           } else if (!wv.IsMap()) {
             errors_.push_back(Where(wk) + ": " + wname + ": expected a map of header: value");
           } else {
@@ -378,8 +383,10 @@ void ConfigParser::ParseSink(const YAML::Node& item, const std::string& name, Da
       }
       if (url) {
         std::string why;
-        if (ParseHttpUrl(url->text, why)) sink.webhook_url = url->text;
+        std::optional<HttpUrl> parsed = ParseHttpUrl(url->text, why);
+        if (parsed) sink.webhook_url = url->text;
         else Error(*url, why);
+        if (parsed && !parsed->tls && ca_file) Warn(*ca_file, "ignored, the url is not https://");
       }
     } else if (key == "timeout-ms") {
       has_timeout = true;

@@ -1,43 +1,101 @@
-// The webhook sink: one HTTP POST per delivery on a fresh connection, bounded by a timeout. The only
-// Beast translation unit among the sinks (Beast is slow to compile).
+// The webhook sink: one HTTP(S) POST per delivery on a fresh connection, bounded by a timeout. The
+// only Beast translation unit among the sinks (Beast is slow to compile).
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 
 #include "daemon/config_keys.h"
 #include "daemon/sinks.h"
 
 namespace alipaymsg::daemon {
-namespace {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
+
+class TlsClientContext {
+ public:
+  ssl::context context{ssl::context::tls_client};
+};
+
+namespace {
 
 constexpr size_t kBodyKept = 4096;
 
+// The exchange, the same for a plain and a TLS stream. `handshake(next)` is the TLS step (or none).
+template <typename Stream, typename Handshake>
+void Exchange(Stream& stream, tcp::resolver& resolver, const HttpUrl& target,
+              http::request<http::string_body>& request, beast::flat_buffer& buffer,
+              http::response_parser<http::string_body>& parser, Handshake handshake,
+              const std::function<void(beast::error_code, const char*)>& fail) {
+  resolver.async_resolve(target.host, std::to_string(target.port), [&, handshake, fail](beast::error_code ec,
+                                                                                      tcp::resolver::results_type results) {
+    if (ec) return fail(ec, "resolving");
+    beast::get_lowest_layer(stream).async_connect(results, [&, handshake, fail](beast::error_code ec, const tcp::endpoint&) {
+      if (ec) return fail(ec, "connecting");
+      handshake([&, fail](beast::error_code ec) {
+        if (ec) return fail(ec, "TLS handshake");
+        http::async_write(stream, request, [&, fail](beast::error_code ec, size_t) {
+          if (ec) return fail(ec, "sending");
+          http::async_read(stream, buffer, parser, [&, fail](beast::error_code ec, size_t) {
+            if (ec) return fail(ec, "reading the response");
+            beast::error_code ignored;
+            beast::get_lowest_layer(stream).socket().shutdown(tcp::socket::shutdown_both, ignored);
+          });
+        });
+      });
+    });
+  });
+}
+
 }  // namespace
 
+Result<std::shared_ptr<TlsClientContext>> MakeTlsClientContext(const std::string& extra_ca_file) {
+  auto tls = std::make_shared<TlsClientContext>();
+  tls->context.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                           ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+  beast::error_code ec;
+  tls->context.set_default_verify_paths(ec);
+  if (!extra_ca_file.empty()) {
+    tls->context.load_verify_file(extra_ca_file, ec);
+    if (ec) return InvalidArgument("CA file '" + extra_ca_file + "' cannot be loaded: " + ec.message());
+  }
+  tls->context.set_verify_mode(ssl::verify_peer);
+  return tls;
+}
+
 Result<HttpResponse> HttpPost(const std::string& url, const std::map<std::string, std::string>& headers,
-                              const std::string& body, int timeout_ms) {
+                              const std::string& body, int timeout_ms, const std::shared_ptr<TlsClientContext>& tls_in) {
   std::string why;
   std::optional<HttpUrl> target = ParseHttpUrl(url, why);
   if (!target) return InvalidArgument("webhook " + url + ": " + why);
+  std::shared_ptr<TlsClientContext> tls = tls_in;
+  if (target->tls && !tls) {
+    auto made = MakeTlsClientContext("");
+    if (!made.ok()) return made.status();
+    tls = std::move(*made);
+  }
 
-  asio::io_context io;
-  tcp::resolver resolver(io);
-  beast::tcp_stream stream(io);
   http::request<http::string_body> request{http::verb::post, target->target, 11};
-  request.set(http::field::host, target->host + (target->port == 80 ? "" : ":" + std::to_string(target->port)));
+  const int default_port = target->tls ? 443 : 80;
+  request.set(http::field::host, target->host + (target->port == default_port ? "" : ":" + std::to_string(target->port)));
   request.set(http::field::user_agent, "alipay-msgd");
   request.set(http::field::content_type, "application/json; charset=utf-8");
   for (const auto& [name, value] : headers) request.set(name, value);
   request.body() = body;
   request.prepare_payload();
 
+  asio::io_context io;
+  tcp::resolver resolver(io);
   beast::flat_buffer buffer;
   http::response_parser<http::string_body> parser;
   parser.body_limit(1024 * 1024);
@@ -46,21 +104,24 @@ Result<HttpResponse> HttpPost(const std::string& url, const std::map<std::string
   auto fail = [&](beast::error_code ec, const char* step) {
     if (!failure) failure = ec, failed_at = step;
   };
-  stream.expires_after(std::chrono::milliseconds(timeout_ms));
-  resolver.async_resolve(target->host, std::to_string(target->port), [&](beast::error_code ec, tcp::resolver::results_type results) {
-    if (ec) return fail(ec, "resolving");
-    stream.async_connect(results, [&](beast::error_code ec, const tcp::endpoint&) {
-      if (ec) return fail(ec, "connecting");
-      http::async_write(stream, request, [&](beast::error_code ec, size_t) {
-        if (ec) return fail(ec, "sending");
-        http::async_read(stream, buffer, parser, [&](beast::error_code ec, size_t) {
-          if (ec) return fail(ec, "reading the response");
-          beast::error_code ignored;
-          stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
-        });
-      });
-    });
-  });
+  std::optional<beast::tcp_stream> plain;
+  std::optional<beast::ssl_stream<beast::tcp_stream>> secure;
+  if (!target->tls) {
+    plain.emplace(io);
+    plain->expires_after(std::chrono::milliseconds(timeout_ms));
+    Exchange(*plain, resolver, *target, request, buffer, parser,
+             [](auto next) { next(beast::error_code{}); }, fail);
+  } else {
+    secure.emplace(io, tls->context);
+    beast::get_lowest_layer(*secure).expires_after(std::chrono::milliseconds(timeout_ms));
+    // SNI for names (not for IP literals), and the certificate must name the host.
+    if (target->host.find_first_not_of("0123456789.:[]") != std::string::npos) {
+      SSL_set_tlsext_host_name(secure->native_handle(), target->host.c_str());
+    }
+    secure->set_verify_callback(ssl::host_name_verification(target->host));
+    Exchange(*secure, resolver, *target, request, buffer, parser,
+             [&](auto next) { secure->async_handshake(ssl::stream_base::client, next); }, fail);
+  }
   // The resolver does not honour the stream's deadline: bound the whole run.
   io.run_for(std::chrono::milliseconds(timeout_ms) + std::chrono::milliseconds(100));
   if (!io.stopped()) {
@@ -70,7 +131,12 @@ Result<HttpResponse> HttpPost(const std::string& url, const std::map<std::string
     if (failure == beast::error::timeout) {
       return Timeout("POST " + url + ": " + failed_at + " timed out after " + std::to_string(timeout_ms) + " ms");
     }
-    return IoError("POST " + url + ": " + failed_at + ": " + failure.message());
+    std::string message = failure.message();
+    if (secure) {
+      const long verify = SSL_get_verify_result(secure->native_handle());
+      if (verify != X509_V_OK) message += std::string(" (certificate: ") + X509_verify_cert_error_string(verify) + ")";
+    }
+    return IoError("POST " + url + ": " + failed_at + ": " + message);
   }
   HttpResponse response;
   response.status = static_cast<int>(parser.get().result_int());
@@ -85,7 +151,7 @@ HandlerOutcome WebhookSink::Deliver(MessageView& message) {
   headers["X-Alipay-Msg-Api"] = message.msg_api();
   headers["X-Alipay-App-Id"] = message.app_id();
   headers["X-Alipay-Delivery-Count"] = std::to_string(message.delivery_count());
-  Result<HttpResponse> response = HttpPost(url_, headers, MessageJson(message), timeout_ms_);
+  Result<HttpResponse> response = HttpPost(url_, headers, MessageJson(message), timeout_ms_, tls_);
   slots_.Release();
   if (!response.ok()) return HandlerOutcome::RetryLater(response.status().message());
   if (response->status >= 200 && response->status < 300) return HandlerOutcome::Done();

@@ -156,9 +156,17 @@ Result<std::unique_ptr<SinkRouter>> BuildSinks(const DaemonConfig& config) {
       case SinkConfig::Kind::kExec:
         sink = std::make_shared<ExecSink>(s.exec_argv, s.timeout_ms, s.concurrency);
         break;
-      case SinkConfig::Kind::kWebhook:
-        sink = std::make_shared<WebhookSink>(s.webhook_url, s.webhook_headers, s.timeout_ms, s.concurrency);
+      case SinkConfig::Kind::kWebhook: {
+        std::shared_ptr<TlsClientContext> tls;
+        if (s.webhook_url.starts_with("https://")) {
+          auto made = MakeTlsClientContext(s.webhook_ca_file);
+          if (!made.ok()) return made.status().WithContext(s.key_name + " (webhook " + s.webhook_url + ")");
+          tls = std::move(*made);
+        }
+        sink = std::make_shared<WebhookSink>(s.webhook_url, s.webhook_headers, s.timeout_ms, s.concurrency,
+                                             std::move(tls));
         break;
+      }
     }
     router->Add(s.key_name, s.match, std::move(sink));
   }

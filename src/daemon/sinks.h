@@ -176,16 +176,24 @@ struct HttpResponse {
   int status = 0;
   std::string body;  // the first 4 KiB
 };
+// The TLS client settings of https:// webhooks: peer verification always on, the system trust store
+// plus an optional extra CA bundle, host name checked. Built once per sink (loading the store is slow).
+class TlsClientContext;
+Result<std::shared_ptr<TlsClientContext>> MakeTlsClientContext(const std::string& extra_ca_file);
+
 // One POST on a fresh connection, the whole exchange bounded by timeout_ms (sink_webhook.cpp, the
-// only Beast translation unit among the sinks).
+// only Beast translation unit among the sinks). An https:// URL needs `tls` (else one is made with
+// the system store alone).
 Result<HttpResponse> HttpPost(const std::string& url, const std::map<std::string, std::string>& headers,
-                              const std::string& body, int timeout_ms);
+                              const std::string& body, int timeout_ms,
+                              const std::shared_ptr<TlsClientContext>& tls = nullptr);
 
 class WebhookSink final : public Sink {
  public:
   WebhookSink(std::string url, std::map<std::string, std::string> headers, int timeout_ms,
-              int concurrency)
-      : url_(std::move(url)), headers_(std::move(headers)), timeout_ms_(timeout_ms), slots_(concurrency) {}
+              int concurrency, std::shared_ptr<TlsClientContext> tls = nullptr)
+      : url_(std::move(url)), headers_(std::move(headers)), timeout_ms_(timeout_ms), slots_(concurrency),
+        tls_(std::move(tls)) {}
   std::string_view kind() const override { return "webhook"; }
   HandlerOutcome Deliver(MessageView& message) override;
   void Cancel() override { slots_.Cancel(); }
@@ -195,6 +203,7 @@ class WebhookSink final : public Sink {
   std::map<std::string, std::string> headers_;
   int timeout_ms_;
   Slots slots_;
+  std::shared_ptr<TlsClientContext> tls_;
 };
 
 // Builds the sinks of `config` (one JsonlSink per distinct path, recovered against the inbox).

@@ -418,9 +418,10 @@ TEST_F(ConfigTest, SinkErrors) {
             At(7) + "sinks[0].exec: " + Abs("bin/missing") + ": no such file");
   EXPECT_EQ(sinks("  - match: \"*\"\n    exec: [no-such-program-anywhere]\n"),
             At(7) + "sinks[0].exec: \"no-such-program-anywhere\": no such program in PATH");
-  EXPECT_EQ(sinks("  - match: \"*\"\n    webhook: https://example.com/hook\n"),
-            At(7) + "sinks[0].webhook: https webhooks are not supported; point it at an http:// receiver "
-                    "(e.g. a local relay)");
+  EXPECT_EQ(sinks("  - match: \"*\"\n    webhook: ftp://example.com/hook\n"),
+            At(7) + "sinks[0].webhook: \"ftp://example.com/hook\" is not an http:// or https:// URL");
+  EXPECT_EQ(sinks("  - match: \"*\"\n    webhook: {url: \"https://example.com/hook\", ca-file: certs/missing.pem}\n"),
+            At(7) + "sinks[0].webhook.ca-file: " + Abs("certs/missing.pem") + ": no such file");
   EXPECT_EQ(sinks("  - match: \"*\"\n    webhook: {headers: {A: b}}\n"), At(7) + "sinks[0].webhook: missing url");
   EXPECT_EQ(sinks("  - match: \"*\"\n    webhook: http://h/x\n    timeout-ms: -1\n"),
             At(8) + "sinks[0].timeout-ms: -1 is out of range (1 to 86400000)");
@@ -444,10 +445,33 @@ TEST_F(ConfigTest, SinkForms) {
   EXPECT_EQ(hook.match, (std::vector<std::string>{"alipay.trade.refund.depositback.completed", "alipay.open.*"}));
   EXPECT_EQ(hook.webhook_url, "http://127.0.0.1:8080/alipay");
   EXPECT_EQ(hook.webhook_headers.at("Authorization"), "Bearer t");
+  EXPECT_EQ(hook.webhook_ca_file, "");
   EXPECT_EQ(hook.timeout_ms, 5000);
   EXPECT_EQ(hook.concurrency, 2);
   ASSERT_EQ(config->sinks[1].exec_argv.size(), 1u);
   EXPECT_TRUE(fs::path(config->sinks[1].exec_argv[0]).is_absolute()) << config->sinks[1].exec_argv[0];
+}
+
+TEST_F(ConfigTest, HttpsWebhookWithExtraCa) {
+  auto config = Parse(std::string(kApp) + R"(sinks:
+  - match: "*"
+    webhook:
+      url: https://hooks.example.com/alipay
+      ca-file: certs/sim-ca.pem
+)");
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  EXPECT_EQ(config->sinks[0].webhook_url, "https://hooks.example.com/alipay");
+  EXPECT_EQ(config->sinks[0].webhook_ca_file, Abs("certs/sim-ca.pem"));
+  EXPECT_TRUE(config->warnings.empty());
+
+  // A CA file for a plain http:// URL is a mistake worth a warning, not a refusal.
+  config = Parse(std::string(kApp) + R"(sinks:
+  - match: "*"
+    webhook: {url: "http://127.0.0.1:8080/alipay", ca-file: certs/sim-ca.pem}
+)");
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  ASSERT_EQ(config->warnings.size(), 1u);
+  EXPECT_EQ(config->warnings[0], At(7) + "sinks[0].webhook.ca-file: ignored, the url is not https://");
 }
 
 TEST_F(ConfigTest, AllErrorsReportedAtOnce) {
