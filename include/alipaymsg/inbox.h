@@ -72,6 +72,14 @@ struct InboxStats {
   int64_t stored = 0;          // messages passed to Store/StoreAsync since this Inbox was opened
 };
 
+// What Inbox::Find selects; empty members match everything.
+struct InboxQuery {
+  std::optional<MessageState> state;
+  std::string app_id;   // exact
+  std::string msg_api;  // exact, "prefix.*" (that prefix, dot included) or "*"
+  int limit = 100;      // most recent first; negative: no limit
+};
+
 // A transaction of the inbox's own database, handed to code that must commit atomically with the
 // inbox (e.g. a handler recording its effect, or a sink's progress). native() is the sqlite3* of a
 // SqliteInbox.
@@ -146,6 +154,12 @@ class Inbox {
                                                    const std::string& msg_id) = 0;
   // Most recent first; `state` filters when given.
   virtual Result<std::vector<StoredMessage>> List(std::optional<MessageState> state, int limit) = 0;
+  // Like List, with filters applied by the store (so a rare app or msgApi costs no full scan in
+  // memory). Stores that cannot filter return an error (the default).
+  virtual Result<std::vector<StoredMessage>> Find(const InboxQuery& query) {
+    (void)query;
+    return Status(StatusCode::kUnavailable, "this inbox cannot filter messages");
+  }
   virtual Result<InboxStats> Stats() = 0;
 
   // Flushes queued stores and stops the writer thread. Idempotent.
@@ -157,10 +171,18 @@ struct SqliteInboxOptions {
   int max_queued = 8192;           // StoreAsync beyond this blocks the caller (backpressure)
   bool synchronous_full = true;    // fsync per commit (durability); false only for benchmarks
   int busy_timeout_ms = 5000;      // waits this long for another process's lock (e.g. the CLI)
+  // Inspection beside a running daemon (`alipay-msg inbox list/show/stats`): the file must exist
+  // (kNotFound otherwise), nothing is ever written, no owner lock is taken and no writer thread runs;
+  // every write (Store, Claim, Complete, Replay, ...) fails with kUnavailable.
+  bool read_only = false;
+  // false: never becomes the owner, so never turns in-flight messages back into pending, even when
+  // no daemon holds the lock. For short-lived second writers (`alipay-msg inbox replay`, `send`) that
+  // must not race the recovery and first claims of a daemon starting at the same moment.
+  bool may_own = true;
 };
 
-// Opens (creating if needed) a SQLite inbox in WAL mode at `path`. The first process to open it
-// becomes its owner (an advisory lock on `path`.lock, released by the kernel if the process dies) and
+// Opens (creating if needed, unless read_only) a SQLite inbox in WAL mode at `path`. The first
+// process to open it (unless may_own is false) becomes its owner (an advisory lock on `path`.lock, released by the kernel if the process dies) and
 // turns in-flight messages left by a crash back into pending; later openers (e.g. the CLI inspecting a
 // running daemon's inbox) leave them alone. Synchronous calls may be made from a StoreCallback.
 Result<std::unique_ptr<Inbox>> OpenSqliteInbox(const std::string& path,

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -99,13 +100,43 @@ Result<std::unique_ptr<Inbox>> SqliteInbox::Open(const std::string& path,
   return std::unique_ptr<Inbox>(std::move(inbox));
 }
 
+Status SqliteInbox::OpenReadOnly() {
+  struct stat st {};
+  if (::stat(path_.c_str(), &st) != 0) {
+    if (errno == ENOENT) return NotFound("no inbox file at " + path_ + " (the daemon creates it when it first starts)");
+    return IoError("cannot stat " + path_ + ": " + std::strerror(errno));
+  }
+  auto reader = Db::Open(path_, /*create=*/false, options_.busy_timeout_ms);
+  if (!reader.ok()) return reader.status();
+  ALIPAYMSG_RETURN_IF_ERROR((*reader)->Exec("PRAGMA query_only=1"));
+  // Not migrated here (that writes): refuse anything but the schema this build reads.
+  auto version = (*reader)->Prepare("SELECT MAX(version) FROM schema_version");
+  if (!version.ok()) return InvalidArgument(path_ + " is not an alipay-msg inbox (" + version.status().message() + ")");
+  Result<bool> row = (*version)->Step();
+  if (!row.ok()) return row.status();
+  const int64_t found = *row && !(*version)->IsNull(0) ? (*version)->Int(0) : 0;
+  ALIPAYMSG_RETURN_IF_ERROR((*version)->Run());
+  if (found != kSchemaVersion) {
+    return InvalidArgument(path_ + " has inbox schema version " + std::to_string(found) + ", this build reads " +
+                           std::to_string(kSchemaVersion) + " (start the daemon of this build once to migrate it)");
+  }
+  std::lock_guard lock(reader_mu_);
+  reader_db_ = std::move(*reader);
+  return Status::Ok();
+}
+
+Status SqliteInbox::ReadOnlyRefusal() const {
+  return Unavailable("the inbox " + path_ + " was opened read-only (for inspection): writes are refused");
+}
+
 Status SqliteInbox::Initialize() {
+  if (options_.read_only) return OpenReadOnly();
   // The owner lock decides who may reset in-flight messages: only a process that is not racing a
   // live dispatcher. flock dies with its process, so a SIGKILLed owner never blocks recovery.
   std::string lock_path = path_ + ".lock";
   lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (lock_fd_ < 0) return IoError("cannot open " + lock_path + ": " + std::strerror(errno));
-  owner_ = ::flock(lock_fd_, LOCK_EX | LOCK_NB) == 0;
+  owner_ = options_.may_own && ::flock(lock_fd_, LOCK_EX | LOCK_NB) == 0;
 
   auto writer = Db::Open(path_, /*create=*/true, options_.busy_timeout_ms);
   if (!writer.ok()) return writer.status();
@@ -276,6 +307,10 @@ void SqliteInbox::CommitGroup(std::vector<WriteOp>& ops) {
 
 void SqliteInbox::QueueWrite(std::function<Status(Db&)> apply,
                              std::function<void(const Status&)> finish) {
+  if (options_.read_only) {
+    if (finish) finish(ReadOnlyRefusal());
+    return;
+  }
   WriteOp op;
   op.apply = std::move(apply);
   op.finish = std::move(finish);
@@ -291,6 +326,7 @@ void SqliteInbox::QueueWrite(std::function<Status(Db&)> apply,
 }
 
 Status SqliteInbox::RunWrite(std::function<Status(Db&)> apply, bool durable) {
+  if (options_.read_only) return ReadOnlyRefusal();
   if (OnWriterThread()) {
     // Called from a callback: the writer is between groups, so run this as a group of one.
     if (!writer_db_) return Unavailable("the inbox is closed");
@@ -388,6 +424,10 @@ SqliteInbox::WriteOp SqliteInbox::MakeStoreOp(std::vector<InboundMessage> batch,
 }
 
 void SqliteInbox::StoreAsync(std::vector<InboundMessage> batch, StoreCallback done) {
+  if (options_.read_only) {
+    if (done) done(ReadOnlyRefusal());
+    return;
+  }
   const auto count = static_cast<int64_t>(batch.size());
   WriteOp op = MakeStoreOp(std::move(batch), std::move(done));
   {
@@ -592,14 +632,30 @@ Result<std::optional<StoredMessage>> SqliteInbox::Get(const std::string& app_id,
 }
 
 Result<std::vector<StoredMessage>> SqliteInbox::List(std::optional<MessageState> state, int limit) {
+  InboxQuery query;
+  query.state = state;
+  query.limit = limit;
+  return Find(query);
+}
+
+Result<std::vector<StoredMessage>> SqliteInbox::Find(const InboxQuery& query) {
+  std::string where;
+  auto add = [&where](const char* condition) { where += (where.empty() ? " WHERE " : " AND ") + std::string(condition); };
+  if (query.state) add("state = ?2");
+  if (!query.app_id.empty()) add("app_id = ?3");
+  std::string api = query.msg_api;
+  const bool prefix = api.ends_with("*");
+  if (prefix) api.pop_back();  // "alipay.open.*" -> "alipay.open.", "*" -> ""
+  if (!api.empty()) add(prefix ? "substr(msg_api, 1, length(?4)) = ?4" : "msg_api = ?4");
   std::lock_guard lock(reader_mu_);
   if (!reader_db_) return Unavailable("the inbox is closed");
-  auto stmt = reader_db_->Prepare(std::string("SELECT ") + kMessageColumns + " FROM messages" +
-                                  (state ? " WHERE state = ?2" : "") +
+  auto stmt = reader_db_->Prepare(std::string("SELECT ") + kMessageColumns + " FROM messages" + where +
                                   " ORDER BY rowid DESC LIMIT ?1");
   if (!stmt.ok()) return stmt.status();
-  (*stmt)->BindInt(1, limit < 0 ? -1 : limit);
-  if (state) (*stmt)->Bind(2, ToString(*state));
+  (*stmt)->BindInt(1, query.limit < 0 ? -1 : query.limit);
+  if (query.state) (*stmt)->Bind(2, ToString(*query.state));
+  if (!query.app_id.empty()) (*stmt)->Bind(3, query.app_id);
+  if (!api.empty()) (*stmt)->Bind(4, api);
   std::vector<StoredMessage> out;
   while (true) {
     Result<bool> row = (*stmt)->Step();

@@ -49,6 +49,7 @@ class SqliteInbox final : public Inbox {
   Result<std::optional<StoredMessage>> Get(const std::string& app_id,
                                            const std::string& msg_id) override;
   Result<std::vector<StoredMessage>> List(std::optional<MessageState> state, int limit) override;
+  Result<std::vector<StoredMessage>> Find(const InboxQuery& query) override;
   Result<InboxStats> Stats() override;
   void Close() override;
 
@@ -74,6 +75,8 @@ class SqliteInbox final : public Inbox {
   SqliteInbox(std::string path, SqliteInboxOptions options);
   WriteOp MakeStoreOp(std::vector<InboundMessage> batch, StoreCallback done);
   Status Initialize();
+  Status OpenReadOnly();  // Initialize for options_.read_only: the reader connection only
+  Status ReadOnlyRefusal() const;
   void WriterLoop();
   void CommitGroup(std::vector<WriteOp>& ops);
   // Queues a write; `finish` gets its status after the commit. On the writer thread (a callback) it

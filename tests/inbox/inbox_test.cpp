@@ -404,6 +404,59 @@ TEST_F(InboxTest, ASecondOpenerLeavesTheOwnersInFlightMessagesAlone) {
   EXPECT_EQ(inspector->Stats()->done, 1);
 }
 
+TEST_F(InboxTest, ReadOnlyOpenInspectsWithoutWritingOrRecovering) {
+  SqliteInboxOptions read_only;
+  read_only.read_only = true;
+  auto missing = OpenSqliteInbox(path_, read_only);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
+  EXPECT_NE(missing.status().message().find(path_), std::string::npos) << missing.status().ToString();
+  {
+    auto crashed = OpenInbox();
+    ASSERT_TRUE(crashed->Store({Msg("m1"), Msg("m2")}).ok());
+    ASSERT_EQ(crashed->Claim(1, 0)->size(), 1u);  // "dies" with m1 in flight, lock released
+  }
+  auto inspector = OpenInbox(read_only);
+  ASSERT_TRUE(inspector);
+  EXPECT_EQ(inspector->Stats()->in_flight, 1) << "a read-only opener must not run crash recovery";
+  EXPECT_EQ(inspector->List(std::nullopt, 10)->size(), 2u);
+  EXPECT_EQ(inspector->Store({Msg("m3")}).status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(inspector->Claim(1, 0).status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(inspector->Replay(std::nullopt, std::nullopt, 0).status().code(), StatusCode::kUnavailable);
+  // It took no owner lock: a daemon starting now still becomes the owner and recovers m1.
+  auto daemon = OpenInbox();
+  EXPECT_EQ(daemon->Stats()->in_flight, 0);
+  EXPECT_EQ(inspector->Stats()->pending, 2);
+}
+
+TEST_F(InboxTest, ReadOnlyOpenRefusesAFileThatIsNotAnInbox) {
+  ExecSql("CREATE TABLE other (x INTEGER)");
+  SqliteInboxOptions read_only;
+  read_only.read_only = true;
+  auto inbox = OpenSqliteInbox(path_, read_only);
+  ASSERT_FALSE(inbox.ok());
+  EXPECT_NE(inbox.status().message().find("not an alipay-msg inbox"), std::string::npos)
+      << inbox.status().ToString();
+}
+
+TEST_F(InboxTest, AnOpenerThatMayNotOwnNeverResetsInFlightMessages) {
+  {
+    auto crashed = OpenInbox();
+    ASSERT_TRUE(crashed->Store({Msg("m1"), Msg("dead")}).ok());
+    ASSERT_EQ(crashed->Claim(2, 0)->size(), 2u);
+    ASSERT_TRUE(crashed->Complete("2021000000000001", "dead",
+                                  DispatchResult{DispatchResult::Kind::kDead, 0, "gave up"}, 0).ok());
+  }
+  SqliteInboxOptions guest;
+  guest.may_own = false;
+  auto cli = OpenInbox(guest);  // e.g. `alipay-msg inbox replay` while a daemon may be starting
+  EXPECT_EQ(cli->Stats()->in_flight, 1);
+  EXPECT_EQ(*cli->Replay(std::nullopt, std::nullopt, 0), 1);  // it still writes
+  auto daemon = OpenInbox();  // and the lock was left for the daemon
+  EXPECT_EQ(daemon->Stats()->in_flight, 0);
+  EXPECT_EQ(daemon->Stats()->pending, 2);
+}
+
 TEST_F(InboxTest, TransactionalEffectCommitsWithTheResultOrNotAtAll) {
   ExecSql("CREATE TABLE IF NOT EXISTS effects (msg_id TEXT NOT NULL)");
   auto inbox = OpenInbox();
@@ -509,6 +562,41 @@ TEST_F(InboxTest, ListsMostRecentFirstAndFiltersByState) {
   ASSERT_EQ(done->size(), 1u);
   EXPECT_EQ((*done)[0].message.msg_id, "m1");
   EXPECT_EQ(inbox->List(MessageState::kPending, 10)->size(), 2u);
+}
+
+TEST_F(InboxTest, FindFiltersByStateAppAndMsgApiPrefix) {
+  auto inbox = OpenInbox();
+  const std::string other_app = "2021000000000002";
+  ASSERT_TRUE(inbox->Store({Msg("a1"), Msg("a2", "2021000000000001", "alipay.open.mini.x"),
+                            Msg("b1", other_app, "alipay.trade.refund"), Msg("b2", other_app)})
+                  .ok());
+  ASSERT_EQ(inbox->Claim(1, 0)->size(), 1u);  // a1
+  ASSERT_TRUE(inbox->Complete("2021000000000001", "a1", Done(), 0).ok());
+  auto ids = [&](const InboxQuery& q) {
+    std::vector<std::string> out;
+    auto found = inbox->Find(q);
+    EXPECT_TRUE(found.ok()) << found.status().ToString();
+    if (found.ok()) for (const auto& m : *found) out.push_back(m.message.msg_id);
+    return out;
+  };
+  auto query = [](std::optional<MessageState> state, std::string app_id, std::string msg_api, int limit = 100) {
+    InboxQuery q;
+    q.state = state;
+    q.app_id = std::move(app_id);
+    q.msg_api = std::move(msg_api);
+    q.limit = limit;
+    return q;
+  };
+  using V = std::vector<std::string>;
+  EXPECT_EQ(ids(query(std::nullopt, "", "")), (V{"b2", "b1", "a2", "a1"}));
+  EXPECT_EQ(ids(query(std::nullopt, other_app, "")), (V{"b2", "b1"}));
+  EXPECT_EQ(ids(query(std::nullopt, "", "alipay.open.mini.*")), (V{"b2", "a2", "a1"}));
+  EXPECT_EQ(ids(query(std::nullopt, "", "alipay.open.mini.x")), (V{"a2"}));
+  EXPECT_EQ(ids(query(std::nullopt, "", "alipay.open.mini")), V{}) << "no wildcard: exact";
+  EXPECT_EQ(ids(query(std::nullopt, "", "*")).size(), 4u);
+  EXPECT_EQ(ids(query(MessageState::kPending, "2021000000000001", "")), (V{"a2"}));
+  EXPECT_EQ(ids(query(MessageState::kDone, "", "alipay.trade.*")), V{});
+  EXPECT_EQ(ids(query(std::nullopt, "", "", 1)), (V{"b2"}));
 }
 
 TEST_F(InboxTest, CallbacksMayCallBackIntoTheInbox) {
