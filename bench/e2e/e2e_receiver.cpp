@@ -48,6 +48,7 @@ struct Args {
   int dispatch_threads = 2;
   bool fsync = true;
   bool dispatch = true;
+  int verify_threads = am::ClientOptions::kAutoVerifyThreads;
 };
 
 int64_t NowMs() {
@@ -59,7 +60,8 @@ int64_t NowMs() {
   std::cerr << "bench_receiver: " << why << "\n"
             << "usage: bench_receiver --server HOST:PORT --alipay-public-key FILE --app-private-key FILE\n"
                "         (--app APP_ID ... | --apps-file FILE) --inbox PATH --jsonl PATH --status-file PATH\n"
-               "         [--status-interval-ms N] [--dispatch-threads N] [--no-fsync] [--no-dispatch]\n";
+               "         [--status-interval-ms N] [--dispatch-threads N] [--no-fsync] [--no-dispatch]\n"
+               "         [--verify-threads N]\n";
   std::exit(2);
 }
 
@@ -85,6 +87,7 @@ Args Parse(int argc, char** argv) {
     else if (k == "--dispatch-threads") a.dispatch_threads = std::stoi(next());
     else if (k == "--no-fsync") a.fsync = false;
     else if (k == "--no-dispatch") a.dispatch = false;  // attribution: the ack path alone
+    else if (k == "--verify-threads") a.verify_threads = std::stoi(next());  // 0: verify on the io thread
     else Usage("unknown argument " + k);
   }
   if (a.server.empty() || a.alipay_public_key.empty() || a.app_private_key.empty() || a.apps.empty() ||
@@ -197,6 +200,7 @@ int main(int argc, char** argv) {
 
   am::ClientOptions client_options;
   client_options.inbox = inbox->get();
+  client_options.verify_threads = args.verify_threads;
   if (args.dispatch) client_options.on_new_messages = [&dispatcher] { dispatcher.Notify(); };
   auto client = am::Client::Create(std::move(client_options));
   if (!client.ok()) Usage("client: " + client.status().ToString());

@@ -6,8 +6,12 @@
 // inbox (see dispatcher.h); the client only wakes it after new messages are stored.
 //
 // Threads: everything network-related runs on one io_context (the caller's, or one thread the
-// Client starts). Public member functions may be called from any thread; none of them blocks except
-// Send() and StopAndWait(), which refuse to run on the io_context's own thread.
+// Client starts). Parsing and signature verification run on a few verify threads of the Client's
+// own (ClientOptions::verify_threads), so the io thread only reads frames and writes acks; acks go
+// out in whatever order their messages are committed (each names its message). Public member
+// functions may be called from any thread; none of them blocks except Send() and StopAndWait(),
+// which refuse to run on the io_context's own thread. The Logger may be called from any of these
+// threads.
 #pragma once
 
 #include <array>
@@ -137,6 +141,10 @@ struct ClientOptions {
   std::chrono::milliseconds send_timeout{10000};      // PRODUCE → PRODUCE_ACK
   std::chrono::milliseconds stop_timeout{5000};       // graceful stop gives up after this
   int max_in_flight = 1024;   // CONSUMEs per connection between read and ack; full = stop reading
+  // Threads that parse and verify CONSUMEs (shared by every app; started on the first frame).
+  // kAutoVerifyThreads: min(hardware threads, 4). 0: on the io thread itself (tests, tiny setups).
+  static constexpr int kAutoVerifyThreads = -1;
+  int verify_threads = kAutoVerifyThreads;
   int max_pending_sends = 200;  // PRODUCEs awaiting their ack per connection
   BackoffOptions backoff;
 

@@ -2,6 +2,7 @@
 // does not bring one.
 #include "alipaymsg/client.h"
 
+#include <algorithm>
 #include <atomic>
 #include <future>
 #include <map>
@@ -13,9 +14,9 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/thread_pool.hpp>
 
 #include "client/session.h"
+#include "client/work_pool.h"
 
 namespace alipaymsg {
 
@@ -26,9 +27,11 @@ class Client::Impl {
   Impl(asio::io_context* io, std::unique_ptr<asio::io_context> own_io,
        std::shared_ptr<client::SharedContext> shared)
       : io_(io), own_io_(std::move(own_io)), shared_(std::move(shared)) {
-    shared_->run_blocking = [this](std::function<void()> work) {
-      asio::post(blocking_, std::move(work));
-    };
+    shared_->run_blocking = [this](std::function<void()> work) { blocking_.Submit(std::move(work)); };
+    if (shared_->options.verify_threads > 0) {
+      verify_pool_ = std::make_unique<client::WorkPool>(shared_->options.verify_threads);
+      shared_->verify_pool = verify_pool_.get();
+    }
     if (own_io_) {
       guard_.emplace(own_io_->get_executor());
       thread_ = std::thread([this] { own_io_->run(); });
@@ -41,7 +44,9 @@ class Client::Impl {
       std::lock_guard lock(shared_->gate_mutex);
       shared_->gate_open = false;
     }
-    blocking_.join();
+    // Frames still being verified (a stop that timed out) are stored, not acked: redelivered later.
+    if (verify_pool_) verify_pool_->Shutdown();
+    blocking_.Shutdown();
     guard_.reset();
     if (thread_.joinable()) {
       if (thread_.get_id() == std::this_thread::get_id()) thread_.detach();
@@ -151,7 +156,8 @@ class Client::Impl {
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> guard_;
   std::thread thread_;
   std::shared_ptr<client::SharedContext> shared_;
-  asio::thread_pool blocking_{1};
+  client::WorkPool blocking_{1};  // rare blocking work (audit writes); its thread starts on first use
+  std::unique_ptr<client::WorkPool> verify_pool_;
   mutable std::mutex mutex_;
   std::map<std::string, std::shared_ptr<client::Session>> sessions_;
   bool started_ = false;
@@ -165,6 +171,11 @@ Status FillDefaults(ClientOptions& options) {
   if (options.ack_mode == AckMode::kAfterHandle && !options.handle_now)
     return InvalidArgument("client options: ack mode after-handle needs handle_now");
   if (options.max_in_flight < 1) return InvalidArgument("client options: max_in_flight must be >= 1");
+  if (options.verify_threads == ClientOptions::kAutoVerifyThreads)
+    options.verify_threads = static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 4u));
+  if (options.verify_threads < 0 || options.verify_threads > 256)
+    return InvalidArgument("client options: verify_threads must be from 0 to 256 (or kAutoVerifyThreads), not " +
+                           std::to_string(options.verify_threads));
   if (options.max_pending_sends < 1)
     return InvalidArgument("client options: max_pending_sends must be >= 1");
   if (options.ping_interval.count() <= 0 || options.pong_timeout.count() <= 0)

@@ -53,9 +53,14 @@ Intake ClassifyFrame(std::string_view text, const Credentials& credentials,
   intake.message.app_id = app_id;
   intake.message.msg_id = frame.protocol.msg_id;
   intake.message.msg_api = frame.msg_api;
-  intake.message.biz_content = frame.content.value_or("");
+  intake.message.biz_content = std::move(intake.frame.content).value_or("");
   intake.message.channel = "websocket";
   intake.message.received_at_ms = now_ms;
+  // The frame now only has to answer the CONSUME (header and x-msgId): drop the big texts, which
+  // would otherwise stay in memory for as long as the message is in flight.
+  intake.frame.content.reset();
+  intake.frame.signed_data = std::string();
+  intake.frame.protocol.sign = std::string();
   return intake;
 }
 

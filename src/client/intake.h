@@ -23,7 +23,8 @@ struct Intake {
     kProduceAck,  // completes the send() waiting on frame.header.stream_id
   };
   Kind kind = Kind::kIgnored;
-  Frame frame;             // parsed frame (not for kMalformed)
+  Frame frame;             // parsed frame (not for kMalformed); for kConsume without content,
+                           // signed_data and x-sign (the message holds the content)
   std::string reason;      // kMalformed / kIgnored / kRejected: why (no key material)
   InboundMessage message;  // kConsume
   RejectedMessage rejected;  // kRejected

@@ -9,6 +9,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 
+#include <cstdlib>
 #include <map>
 #include <optional>
 #include <vector>
@@ -138,6 +139,10 @@ class SessionImpl final : public Session,
 
   void BeginStop(std::function<void()> done);
   void MaybeFinishDrain();
+  void Admit(const std::shared_ptr<Link>& link, std::string_view text, SteadyClock::time_point read_at,
+             bool on_strand);
+  void Store(const std::shared_ptr<Link>& link, Intake intake, SteadyClock::time_point read_at);
+  void ReleaseInFlight(const std::shared_ptr<Link>& link);
   void OnStored(const std::shared_ptr<Link>& link, const Frame& frame, const InboundMessage& message,
                 Result<std::vector<StoreOutcome>> result, SteadyClock::time_point read_at);
   void Ack(const std::shared_ptr<Link>& link, const Frame& frame, bool success,
@@ -249,6 +254,16 @@ void SessionImpl::DisarmDeadline() {
 }
 
 asio::awaitable<Result<tcp::resolver::results_type>> SessionImpl::Resolve(tcp::resolver& resolver) {
+  if (endpoint_.host_is_ip) {
+    // An IP literal needs no lookup: skipping the resolver saves its getaddrinfo (NSS modules on
+    // first use) and the background thread Asio starts for it, which would then stay for good.
+    beast::error_code ec;
+    const auto address = asio::ip::make_address(endpoint_.host, ec);
+    const int port = std::atoi(endpoint_.port.c_str());
+    if (!ec && port > 0 && port <= 65535)
+      co_return tcp::resolver::results_type::create(tcp::endpoint(address, static_cast<uint16_t>(port)),
+                                                    endpoint_.host, endpoint_.port);
+  }
   cancel_step_ = [&resolver] { resolver.cancel(); };
   auto [ec, results] = co_await resolver.async_resolve(endpoint_.host, endpoint_.port, kUseTuple);
   if (ec) {
@@ -433,24 +448,40 @@ void SessionImpl::MaybeFinishDrain() {
 }
 
 // ---- CONSUME: verify → store → ack ---------------------------------------------------------------
+// The strand reads frames and writes acks. Parsing, verification and the hand-over to the inbox run
+// on a verify thread (Admit), or right on the strand with verify_threads 0. A frame counts as in
+// flight from the moment it is read, so backpressure and the graceful drain (Stop) also wait for
+// frames still being verified. Acks leave in commit order, which need not be arrival order.
 
 void SessionImpl::OnText(std::string text, SteadyClock::time_point read_at) {
   if (acks_.draining()) {
     Log(LogLevel::kDebug, "stopping: frame left unanswered (the server redelivers it)");
     return;
   }
+  acks_.Begin();
+  diagnostics_.Update([&](ConnectionStats& s) {
+    s.in_flight = acks_.in_flight();
+    s.reading_paused = acks_.Paused();
+  });
+  if (shared_->verify_pool == nullptr) {
+    Admit(link_, text, read_at, /*on_strand=*/true);
+    return;
+  }
+  shared_->verify_pool->Submit([self = shared_from_this(), link = link_, text = std::move(text), read_at] {
+    self->Admit(link, text, read_at, /*on_strand=*/false);
+  });
+}
+
+void SessionImpl::Admit(const std::shared_ptr<Link>& link, std::string_view text,
+                        SteadyClock::time_point read_at, bool on_strand) {
   Intake intake = ClassifyFrame(text, *app_.credentials, app_id_, Now());
   switch (intake.kind) {
-    case Intake::Kind::kMalformed:
-      diagnostics_.Update([](ConnectionStats& s) { ++s.malformed_frames; });
-      Log(LogLevel::kWarn, "malformed frame ignored (no ack): " + intake.reason);
-      Log(LogLevel::kDebug, "malformed frame text: " + text);
-      return;
-    case Intake::Kind::kIgnored:
-      Log(LogLevel::kDebug, "frame ignored: " + intake.reason);
-      return;
-    case Intake::Kind::kProduceAck:
-      CompleteSend(intake.frame.header.stream_id, ToSendResult(intake.frame));
+    case Intake::Kind::kConsume:
+      diagnostics_.Update([](ConnectionStats& s) { ++s.received; });
+      if (options_.logger)
+        Log(LogLevel::kDebug, "msg " + intake.message.msg_id + " (" + intake.message.msg_api +
+                                  ") bizContent: " + intake.message.biz_content);
+      Store(link, std::move(intake), read_at);
       return;
     case Intake::Kind::kRejected: {
       diagnostics_.Update([](ConnectionStats& s) {
@@ -459,40 +490,60 @@ void SessionImpl::OnText(std::string text, SteadyClock::time_point read_at) {
       });
       Log(LogLevel::kWarn, "msg " + intake.rejected.msg_id + " (" + intake.rejected.msg_api +
                                ") rejected, answered FAIL, never dispatched: " + intake.reason);
-      acks_.Begin();
-      auto link = link_;
-      shared_->run_blocking([self = shared_from_this(), link, intake = std::move(intake), read_at] {
-        Status recorded = self->shared_->options.inbox->RecordRejected(intake.rejected);
-        self->PostFromAnyThread([self, link, recorded, frame = intake.frame, read_at] {
+      auto record = [self = shared_from_this(), link, intake = std::move(intake), read_at]() mutable {
+        Status recorded = self->options_.inbox->RecordRejected(intake.rejected);
+        self->PostFromAnyThread([self, link, recorded, frame = std::move(intake.frame), read_at] {
           if (!recorded.ok()) self->Fail("audit record failed: " + recorded.ToString());
           self->Ack(link, frame, false, read_at);
         });
-      });
+      };
+      // A write transaction: not on the io thread. A verify thread may wait for it.
+      if (on_strand) shared_->run_blocking(std::move(record));
+      else record();
       return;
     }
-    case Intake::Kind::kConsume: {
-      acks_.Begin();
-      diagnostics_.Update([&](ConnectionStats& s) {
-        ++s.received;
-        s.in_flight = acks_.in_flight();
-        s.reading_paused = acks_.Paused();
-      });
-      Log(LogLevel::kDebug, "msg " + intake.message.msg_id + " (" + intake.message.msg_api +
-                                ") bizContent: " + intake.message.biz_content);
-      std::vector<InboundMessage> batch{intake.message};
-      options_.inbox->StoreAsync(
-          std::move(batch), [self = shared_from_this(), link = link_, frame = std::move(intake.frame),
-                             message = std::move(intake.message),
-                             read_at](Result<std::vector<StoreOutcome>> result) mutable {
-            // On the inbox's writer thread: hop back to the strand.
-            self->PostFromAnyThread([self, link, frame = std::move(frame), message = std::move(message),
-                                     result = std::move(result), read_at]() mutable {
-              self->OnStored(link, frame, message, std::move(result), read_at);
-            });
-          });
-      return;
-    }
+    case Intake::Kind::kMalformed:
+      diagnostics_.Update([](ConnectionStats& s) { ++s.malformed_frames; });
+      Log(LogLevel::kWarn, "malformed frame ignored (no ack): " + intake.reason);
+      if (options_.logger) Log(LogLevel::kDebug, "malformed frame text: " + std::string(text));
+      break;
+    case Intake::Kind::kIgnored:
+      Log(LogLevel::kDebug, "frame ignored: " + intake.reason);
+      break;
+    case Intake::Kind::kProduceAck:
+      break;
   }
+  // Nothing to answer: give the frame's in-flight slot back (and complete a send) on the strand.
+  std::optional<SendResult> produce_ack;
+  if (intake.kind == Intake::Kind::kProduceAck) produce_ack = ToSendResult(intake.frame);
+  auto finish = [self = shared_from_this(), link, produce_ack = std::move(produce_ack)]() mutable {
+    if (produce_ack) {
+      const std::string stream_id = produce_ack->stream_id;  // before the result is moved from
+      self->CompleteSend(stream_id, std::move(*produce_ack));
+    }
+    self->ReleaseInFlight(link);
+  };
+  if (on_strand) finish();
+  else PostFromAnyThread(std::move(finish));
+}
+
+void SessionImpl::Store(const std::shared_ptr<Link>& link, Intake intake, SteadyClock::time_point read_at) {
+  // What OnStored needs of the message: all of it for after-handle, only its id otherwise (the
+  // content goes to the inbox without a copy).
+  InboundMessage kept;
+  if (options_.ack_mode == AckMode::kAfterHandle) kept = intake.message;
+  else kept.msg_id = intake.message.msg_id;
+  std::vector<InboundMessage> batch;
+  batch.push_back(std::move(intake.message));
+  options_.inbox->StoreAsync(
+      std::move(batch), [self = shared_from_this(), link, frame = std::move(intake.frame),
+                         message = std::move(kept), read_at](Result<std::vector<StoreOutcome>> result) mutable {
+        // On the inbox's writer thread: hop back to the strand.
+        self->PostFromAnyThread([self, link = std::move(link), frame = std::move(frame),
+                                 message = std::move(message), result = std::move(result), read_at]() mutable {
+          self->OnStored(link, frame, message, std::move(result), read_at);
+        });
+      });
 }
 
 void SessionImpl::OnStored(const std::shared_ptr<Link>& link, const Frame& frame,
@@ -533,7 +584,6 @@ void SessionImpl::Ack(const std::shared_ptr<Link>& link, const Frame& frame, boo
     diagnostics_.Update([](ConnectionStats& s) { ++s.acks_unsent; });
     return;
   }
-  acks_.End();
   const std::string fallback = frame.has_stream_id ? std::string() : stream_ids_.Next(Now());
   link->Send(BuildConsumeAck(frame, success, fallback));
   const auto micros =
@@ -541,10 +591,19 @@ void SessionImpl::Ack(const std::shared_ptr<Link>& link, const Frame& frame, boo
   diagnostics_.Update([&](ConnectionStats& s) {
     ++(success ? s.acks_success : s.acks_fail);
     s.ack_latency.Record(micros);
+  });
+  ReleaseInFlight(link);
+}
+
+void SessionImpl::ReleaseInFlight(const std::shared_ptr<Link>& link) {
+  if (!link || link != link_) return;  // read on a link that is gone: its count was reset
+  const bool was_paused = acks_.Paused();
+  acks_.End();
+  diagnostics_.Update([&](ConnectionStats& s) {
     s.in_flight = acks_.in_flight();
     s.reading_paused = acks_.Paused();
   });
-  if (acks_.ShouldRead()) link->ResumeReading();
+  if (was_paused && acks_.ShouldRead() && !link->closed()) link->ResumeReading();
   MaybeFinishDrain();
 }
 

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "alipaymsg/client.h"
+#include "client/work_pool.h"
 
 namespace boost::asio {
 class io_context;
@@ -20,6 +21,9 @@ struct SharedContext {
   ClientOptions options;  // defaults filled in (clock, random, limits)
   // Runs blocking work (inbox audit writes) off the io thread.
   std::function<void(std::function<void()>)> run_blocking;
+  // Parses and verifies CONSUMEs off the io thread; null: on the io thread (verify_threads 0).
+  // Owned by the Client, which drains it after every session stopped.
+  WorkPool* verify_pool = nullptr;
 
   // Posts from foreign threads (inbox writer, handlers) stop once the Client is gone.
   std::mutex gate_mutex;

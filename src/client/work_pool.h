@@ -1,0 +1,51 @@
+// A small pool of worker threads for the per-CONSUME CPU work (frame parse, §9.2 extraction, RSA2
+// verification), so the io thread only moves frames. Pure logic: no sockets, no Asio.
+//
+// Unbounded by itself on purpose: every job is a frame the session already counts as in flight,
+// and a session stops reading at max_in_flight, so the queue never holds more than the sum of the
+// sessions' limits. Threads start on the first Submit (an idle client costs no stacks or arenas).
+#pragma once
+
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace alipaymsg::client {
+
+class WorkPool {
+ public:
+  explicit WorkPool(int threads);  // at least 1
+  // Shutdown().
+  ~WorkPool();
+  WorkPool(const WorkPool&) = delete;
+  WorkPool& operator=(const WorkPool&) = delete;
+
+  // Runs `job` on a worker. After Shutdown() the job runs at once on the caller's thread (nothing
+  // handed over is ever dropped).
+  void Submit(std::function<void()> job);
+
+  // Runs every job already submitted, then joins the workers. Not from a worker thread.
+  void Shutdown();
+
+  int threads() const { return threads_; }
+  // Workers started so far (0 until the first Submit; at most threads()).
+  size_t started() const;
+
+ private:
+  void Work();
+
+  const int threads_;
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<std::function<void()>> queue_;
+  std::vector<std::thread> workers_;
+  size_t idle_ = 0;     // workers waiting for a job
+  size_t started_ = 0;  // workers ever started
+  bool shut_down_ = false;
+};
+
+}  // namespace alipaymsg::client
