@@ -12,12 +12,19 @@ class Clock {
  public:
   virtual ~Clock() = default;
   virtual int64_t NowMs() const = 0;
+  // Unix µs, for latency records; a clock without finer time says NowMs() * 1000.
+  virtual int64_t NowUs() const { return NowMs() * 1000; }
 };
 
 class SystemClock final : public Clock {
  public:
   int64_t NowMs() const override {
     return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  }
+  int64_t NowUs() const override {
+    return std::chrono::duration_cast<std::chrono::microseconds>(
                std::chrono::system_clock::now().time_since_epoch())
         .count();
   }

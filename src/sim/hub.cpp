@@ -248,7 +248,8 @@ std::string Hub::NewMsgId() {
 
 void Hub::Deliver(Message& message, Live& live) {
   Payload& payload = *message.payload;
-  const int64_t now_ms = now();
+  const int64_t now_us = clock_->NowUs();
+  const int64_t now_ms = now_us / 1000;
   const bool bad = faults_.TakeBadSignature(live.app_id);
   const bool duplicate = faults_.TakeDuplicate(live.app_id);
   std::string stream_id = NextStreamId();
@@ -264,7 +265,7 @@ void Hub::Deliver(Message& message, Live& live) {
     spdlog::info("CONSUME {} to connection {} signed wrongly on purpose (bad_signature fault)", message.msg_id, live.id);
   }
   std::string frame = SerializeFrame(consume_header_, consume_fields_, payload.data);
-  store_.MarkDelivered(message, live.id, std::move(stream_id), now_ms, bad, duplicate);
+  store_.MarkDelivered(message, live.id, std::move(stream_id), now_ms, bad, duplicate, now_us);
   if (duplicate) {
     spdlog::info("CONSUME {} sent twice to connection {} (duplicate fault)", message.msg_id, live.id);
     live.connection->SendText(frame);
@@ -319,7 +320,8 @@ void Hub::HandleAck(Live& live, const Frame& frame) {
 }
 
 void Hub::ApplyAck(const std::string& msg_id, const std::string& app_id, uint64_t connection, bool success, bool late) {
-  AckOutcome outcome = store_.OnAck(msg_id, app_id, connection, success, now(), late);
+  const int64_t now_us = clock_->NowUs();
+  AckOutcome outcome = store_.OnAck(msg_id, app_id, connection, success, now_us / 1000, late, now_us);
   switch (outcome) {
     case AckOutcome::kUnknownMessage:
       spdlog::warn("connection {} (app {}) acked unknown message {}", connection, app_id, msg_id);

@@ -74,6 +74,10 @@ HttpAnswer Hub::HandleAdmin(std::string_view method, std::string_view target, st
   if (path == "/messages/batch" && post) return AdminAddMessages(body, true);
   if (path.starts_with("/messages/") && get) return AdminGetMessage(path.substr(10));
   if (path == "/stats" && get) return AdminStats();
+  if (path == "/stats/reset_ack_latency" && post) {
+    store_.ResetAckLatency();
+    return JsonOk(json::object{{"ok", true}});
+  }
   if (path == "/faults" && post) return AdminFaults(body);
   if (path == "/faults" && get) return HttpAnswer{200, "application/json", faults_.ToJson(), {}};
   if (path == "/notify" && post) return AdminNotify(body);
@@ -82,7 +86,7 @@ HttpAnswer Hub::HandleAdmin(std::string_view method, std::string_view target, st
   if (path == "/produced" && get) return AdminProduced();
   if (path == "/link_tokens" && post) return AdminSeedLinkToken(body);
   return JsonError(404, "no admin route " + std::string(method) + " " + std::string(path) +
-                            " (see: POST /messages, POST /messages/batch, GET /messages/ID, GET /stats, POST /faults, "
+                            " (see: POST /messages, POST /messages/batch, GET /messages/ID, GET /stats, POST /stats/reset_ack_latency, POST /faults, "
                             "GET /faults, POST /notify, GET /notify/ID, GET /connections, GET /produced, POST /link_tokens, GET /healthz)");
 }
 
@@ -104,6 +108,12 @@ Result<std::shared_ptr<Payload>> Hub::PayloadFor(const std::string& app_id, cons
   payload->msg_api = msg_api;
   payload->data = data;
   payload_cache_[std::move(data)] = payload;
+  // Signed now, with the sign type the app's open connections use (RSA2 when none is open), so
+  // that no delivery waits for an RSA private-key operation; another type is signed when needed.
+  SignType type = SignType::kRsa2;
+  if (auto app = by_app_.find(app_id); app != by_app_.end() && !app->second.ids.empty())
+    type = live_.at(app->second.ids.front()).sign_type;
+  SignatureFor(*payload, type);
   return payload;
 }
 
@@ -186,13 +196,13 @@ HttpAnswer Hub::AdminGetMessage(std::string_view msg_id) {
   o["data"] = m->payload->data;
   json::array deliveries;
   for (const auto& d : m->deliveries) {
-    deliveries.push_back(json::object{{"at", d.at_ms}, {"connection", d.connection}, {"stream_id", d.stream_id},
+    deliveries.push_back(json::object{{"at", d.at_ms}, {"at_us", d.at_us}, {"connection", d.connection}, {"stream_id", d.stream_id},
                                       {"bad_signature", d.bad_signature}, {"duplicated", d.duplicated}});
   }
   o["deliveries"] = std::move(deliveries);
   json::array acks;
   for (const auto& a : m->acks) {
-    acks.push_back(json::object{{"status", a.success ? "SUCCESS" : "FAIL"}, {"at", a.at_ms}, {"connection", a.connection},
+    acks.push_back(json::object{{"status", a.success ? "SUCCESS" : "FAIL"}, {"at", a.at_ms}, {"at_us", a.at_us}, {"connection", a.connection},
                                 {"late", a.late}});
   }
   o["acks"] = std::move(acks);
@@ -223,6 +233,14 @@ HttpAnswer Hub::AdminStats() {
   o["dropped_by_fault"] = counters_.dropped_by_fault;
   o["pings"] = counters_.pings;
   o["held_acks"] = held_acks_.size();
+  const LatencyHistogram& latency = store_.ack_latency();
+  o["ack_latency_us"] = json::object{{"count", latency.count()},
+                                     {"mean", latency.mean()},
+                                     {"p50", latency.Percentile(0.50)},
+                                     {"p90", latency.Percentile(0.90)},
+                                     {"p99", latency.Percentile(0.99)},
+                                     {"p999", latency.Percentile(0.999)},
+                                     {"max", latency.max()}};
   o["notify"] = json::object{{"sent", counters_.notify_sent}, {"succeeded", counters_.notify_succeeded},
                              {"given_up", counters_.notify_given_up}};
   return JsonOk(o);

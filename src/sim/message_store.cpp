@@ -112,20 +112,21 @@ void MessageStore::Finish(Message& message, MessageState state) {
 }
 
 void MessageStore::MarkDelivered(Message& message, uint64_t connection, std::string stream_id,
-                                 int64_t now_ms, bool bad_signature, bool duplicated) {
+                                 int64_t now_ms, bool bad_signature, bool duplicated, int64_t now_us) {
   ClearInflight(message);
   ++message.delivered;
   ++message.generation;
   counters_.deliveries += duplicated ? 2 : 1;
   if (message.delivered > 1) ++counters_.redelivered;
-  message.deliveries.push_back(DeliveryRecord{now_ms, connection, std::move(stream_id), bad_signature, duplicated});
+  message.deliveries.push_back(DeliveryRecord{now_ms, now_us < 0 ? now_ms * 1000 : now_us, connection,
+                                              std::move(stream_id), bad_signature, duplicated});
   message.inflight_connection = connection;
   inflight_[connection].insert(message.seq);
   Schedule(message, now_ms + schedule_.WaitAfterDelivery(message.delivered));
 }
 
 AckOutcome MessageStore::OnAck(std::string_view msg_id, const std::string& app_id, uint64_t connection,
-                               bool success, int64_t now_ms, bool late) {
+                               bool success, int64_t now_ms, bool late, int64_t now_us) {
   Message* message = Find(msg_id);
   if (message == nullptr) {
     ++counters_.acks_unknown;
@@ -136,7 +137,9 @@ AckOutcome MessageStore::OnAck(std::string_view msg_id, const std::string& app_i
     return AckOutcome::kWrongApp;
   }
   ++(success ? counters_.acks_success : counters_.acks_fail);
-  message->acks.push_back(AckRecord{now_ms, connection, success, late});
+  if (now_us < 0) now_us = now_ms * 1000;
+  message->acks.push_back(AckRecord{now_ms, now_us, connection, success, late});
+  if (!late && !message->deliveries.empty()) ack_latency_.Record(now_us - message->deliveries.back().at_us);
   if (message->finished()) return AckOutcome::kAlreadyFinished;
   if (success) {
     Finish(*message, MessageState::kAcked);

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "alipaymsg/status.h"
+#include "sim/latency.h"
 #include "sim/schedule.h"
 
 namespace alipaymsg::sim {
@@ -40,6 +41,7 @@ struct Payload {
 
 struct DeliveryRecord {
   int64_t at_ms = 0;
+  int64_t at_us = 0;  // the same moment in Unix µs (the frame was queued for sending)
   uint64_t connection = 0;
   std::string stream_id;
   bool bad_signature = false;  // fault injection: signed wrongly on purpose
@@ -48,6 +50,7 @@ struct DeliveryRecord {
 
 struct AckRecord {
   int64_t at_ms = 0;
+  int64_t at_us = 0;  // the same moment in Unix µs (the ack was read)
   uint64_t connection = 0;
   bool success = false;
   bool late = false;  // held back by the slow_ack_window fault and applied afterwards
@@ -97,10 +100,13 @@ class MessageStore {
   void Unpop(Message& message);
   bool HasReady(const std::string& app_id) const;
 
+  // `now_us`: the same moment in µs (-1: now_ms * 1000).
   void MarkDelivered(Message& message, uint64_t connection, std::string stream_id, int64_t now_ms,
-                     bool bad_signature = false, bool duplicated = false);
+                     bool bad_signature = false, bool duplicated = false, int64_t now_us = -1);
+  // A timely ack (not `late`) of a delivered message adds now_us − its last delivery's at_us to
+  // ack_latency().
   AckOutcome OnAck(std::string_view msg_id, const std::string& app_id, uint64_t connection,
-                   bool success, int64_t now_ms, bool late = false);
+                   bool success, int64_t now_ms, bool late = false, int64_t now_us = -1);
   // Unacked deliveries on the lost connection become due now. Returns the apps concerned.
   std::vector<std::string> OnConnectionLost(uint64_t connection, int64_t now_ms);
   // Fires due timers: redeliveries become ready, exhausted messages are given up.
@@ -113,6 +119,8 @@ class MessageStore {
   size_t size() const { return by_seq_.size(); }
   size_t unfinished() const { return unfinished_; }
   const StoreCounters& counters() const { return counters_; }
+  const LatencyHistogram& ack_latency() const { return ack_latency_; }
+  void ResetAckLatency() { ack_latency_.Reset(); }
   const RedeliverySchedule& schedule() const { return schedule_; }
 
  private:
@@ -141,6 +149,7 @@ class MessageStore {
   std::unordered_map<uint64_t, std::unordered_set<uint64_t>> inflight_;  // connection -> seqs
   std::deque<uint64_t> finished_order_;
   StoreCounters counters_;
+  LatencyHistogram ack_latency_;
 };
 
 }  // namespace alipaymsg::sim

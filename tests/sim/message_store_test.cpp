@@ -147,5 +147,46 @@ TEST(MessageStore, DelayedFirstDelivery) {
   EXPECT_NE(s.PopReady("app1"), nullptr);
 }
 
+TEST(MessageStore, RecordsMicrosecondTimesAndAckLatency) {
+  MessageStore s = Store();
+  ASSERT_TRUE(s.Add("m1", P(), 1000).ok());
+  ASSERT_TRUE(s.Add("m2", P(), 1000).ok());
+  Message* m1 = s.PopReady("app1");
+  Message* m2 = s.PopReady("app1");
+  s.MarkDelivered(*m1, 1, "s1", 1000, false, false, 1'000'250);
+  s.MarkDelivered(*m2, 1, "s2", 1000);  // no µs given: the ms time
+  EXPECT_EQ(m1->deliveries.back().at_us, 1'000'250);
+  EXPECT_EQ(m2->deliveries.back().at_us, 1'000'000);
+  EXPECT_EQ(s.OnAck("m1", "app1", 1, true, 1000, false, 1'000'730), AckOutcome::kAcked);
+  EXPECT_EQ(m1->acks.back().at_us, 1'000'730);
+  EXPECT_EQ(s.OnAck("m2", "app1", 1, true, 1003, /*late=*/true, 1'003'000), AckOutcome::kAcked);
+  // The late (held back) ack is not a latency sample.
+  EXPECT_EQ(s.ack_latency().count(), 1u);
+  EXPECT_EQ(s.ack_latency().Percentile(0.5), 480u);
+  EXPECT_EQ(s.ack_latency().max(), 480u);
+  s.ResetAckLatency();
+  EXPECT_EQ(s.ack_latency().count(), 0u);
+}
+
+TEST(LatencyHistogramTest, PercentilesAreWithinTheBucketPrecision) {
+  LatencyHistogram h;
+  EXPECT_EQ(h.Percentile(0.5), 0u);
+  for (int64_t v = 1; v <= 100000; ++v) h.Record(v);
+  EXPECT_EQ(h.count(), 100000u);
+  EXPECT_EQ(h.max(), 100000u);
+  for (double q : {0.5, 0.9, 0.99, 0.999}) {
+    const double exact = q * 100000;
+    const double got = static_cast<double>(h.Percentile(q));
+    EXPECT_GE(got, exact * 0.999) << q;
+    EXPECT_LE(got, exact * 1.016 + 1) << q;
+  }
+  EXPECT_EQ(h.Percentile(1.0), 100000u);
+  LatencyHistogram small;
+  for (int64_t v : {3, 7, 7, 40}) small.Record(v);
+  EXPECT_EQ(small.Percentile(0.5), 7u);  // exact below 64
+  EXPECT_EQ(small.Percentile(1.0), 40u);
+  EXPECT_DOUBLE_EQ(small.mean(), 14.25);
+}
+
 }  // namespace
 }  // namespace alipaymsg::sim
