@@ -73,6 +73,13 @@ class JsonlSinkTest : public ::testing::Test {
     ASSERT_TRUE(inbox.ok()) << inbox.status().ToString();
     inbox_ = std::move(*inbox);
   }
+  // Stores messages with these ids and claims them all, as a dispatcher does before handling them.
+  void StoreAndClaim(std::initializer_list<const char*> ids) {
+    std::vector<InboundMessage> batch;
+    for (const char* id : ids) batch.push_back(Msg(id));
+    ASSERT_TRUE(inbox_->Store(batch).ok());
+    ASSERT_TRUE(inbox_->Claim(10, 0).ok());
+  }
   TempDir dir_{"daemon-jsonl"};
   std::string db_, out_;
   std::unique_ptr<Inbox> inbox_;
@@ -107,8 +114,7 @@ TEST_F(JsonlSinkTest, OneLinePerMessageDuplicatesOnce) {
 TEST_F(JsonlSinkTest, UncommittedWriteIsTruncatedOnRecoverAndOverwritten) {
   JsonlSink sink(out_);
   ASSERT_TRUE(sink.Recover(db_).ok());
-  ASSERT_TRUE(inbox_->Store({Msg("a"), Msg("b"), Msg("c")}).ok());
-  ASSERT_TRUE(inbox_->Claim(10, 0).ok());
+  ASSERT_NO_FATAL_FAILURE(StoreAndClaim({"a", "b", "c"}));
 
   // "a" commits.
   ASSERT_TRUE(inbox_->Complete("2021000000000001", "a", {}, 1, [&](InboxTransaction& tx) {
@@ -140,8 +146,7 @@ TEST_F(JsonlSinkTest, UncommittedWriteIsTruncatedOnRecoverAndOverwritten) {
 TEST_F(JsonlSinkTest, ExternallyTruncatedFileAppendsAtItsEnd) {
   JsonlSink sink(out_);
   ASSERT_TRUE(sink.Recover(db_).ok());
-  ASSERT_TRUE(inbox_->Store({Msg("a"), Msg("b")}).ok());
-  ASSERT_TRUE(inbox_->Claim(10, 0).ok());
+  ASSERT_NO_FATAL_FAILURE(StoreAndClaim({"a", "b"}));
   ASSERT_TRUE(inbox_->Complete("2021000000000001", "a", {}, 1, [&](InboxTransaction& tx) {
                       return sink.AppendInTransaction(tx, "LINE-A");
                     }).ok());
@@ -155,8 +160,7 @@ TEST_F(JsonlSinkTest, ExternallyTruncatedFileAppendsAtItsEnd) {
 TEST_F(JsonlSinkTest, ManyLinesInOneTransactionCommitTogether) {
   JsonlSink sink(out_);
   ASSERT_TRUE(sink.Recover(db_).ok());
-  ASSERT_TRUE(inbox_->Store({Msg("a"), Msg("b")}).ok());
-  ASSERT_TRUE(inbox_->Claim(10, 0).ok());
+  ASSERT_NO_FATAL_FAILURE(StoreAndClaim({"a", "b"}));
   ASSERT_TRUE(inbox_->Complete("2021000000000001", "a", {}, 1, [&](InboxTransaction& tx) {
                       for (const char* line : {"A1", "A2", "A3"}) {
                         ALIPAYMSG_RETURN_IF_ERROR(sink.AppendInTransaction(tx, line));
