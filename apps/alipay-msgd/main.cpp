@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -60,8 +61,10 @@ void SetUpLogging(const std::string& level) {
   logger->set_pattern(g_logging.json ? R"({"time":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","msg":"%v"})"
                                      : "%Y-%m-%d %H:%M:%S.%e %^%-5l%$ %v",
                       spdlog::pattern_time_type::utc);
-  logger->set_level(spdlog::level::from_str(level));
-  logger->flush_on(spdlog::level::info);
+  // Every line at the chosen level is flushed at once: someone who turned on debug is watching.
+  const spdlog::level::level_enum threshold = spdlog::level::from_str(level);
+  logger->set_level(threshold);
+  logger->flush_on(std::min(threshold, spdlog::level::info));
   spdlog::set_default_logger(logger);
 }
 
