@@ -238,6 +238,9 @@ TEST(CliInbox, ListShowStatsReplayBesideARunningDaemon) {
   auto daemon = std::make_unique<Daemon>(config, dir + "/daemon1.log");
   const std::string m1 = sim->AddMessage(kApp, kMiniApi, R"({"mini_app_id":"2021","version":"0.0.1"})");
   const std::string m2 = sim->AddMessage(kApp, kMiniApi, R"({"mini_app_id":"2021","version":"0.0.2"})");
+  // t1 only after m1 and m2 are stored, so "most recent first" has one answer: the client verifies
+  // on a pool, and messages that arrive together may be stored in either order.
+  ASSERT_TRUE(WaitUntil([&] { return sim->Stat("acked.SUCCESS") == 2; }, std::chrono::seconds(30))) << daemon->Log();
   const std::string t1 = sim->AddMessage(kApp, kTradeApi, R"({"out_trade_no":"T1","amount":"1.00"})");
   ASSERT_TRUE(WaitUntil([&] { return sim->Stat("acked.SUCCESS") == 3; }, std::chrono::seconds(30))) << daemon->Log();
 
