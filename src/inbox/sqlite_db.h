@@ -56,6 +56,7 @@ class Db {
   // A cached prepared statement for `sql` (prepared on first use).
   Result<std::unique_ptr<Stmt>> Prepare(const std::string& sql);
   int64_t Changes() { return sqlite3_changes64(db_); }
+  int64_t LastInsertRowid() { return sqlite3_last_insert_rowid(db_); }
   // The connection's last error, formatted with `what` for context.
   Status Error(std::string_view what, int rc);
 

@@ -358,9 +358,9 @@ Status SqliteInbox::RunWrite(std::function<Status(Db&)> apply, bool durable) {
 namespace {
 
 const std::string kInsertMessage =
-    "INSERT INTO messages (app_id, msg_id, msg_api, biz_content, channel, received_at_ms, state, "
-    "updated_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', ?6) "
-    "ON CONFLICT (app_id, msg_id) DO NOTHING";
+    "INSERT INTO messages (app_id, msg_id, msg_api, channel, received_at_ms, state, updated_at_ms) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?5) ON CONFLICT (app_id, msg_id) DO NOTHING";
+const std::string kInsertBody = "INSERT INTO message_bodies (id, biz_content) VALUES (?1, ?2)";
 
 // Inserts each message unless its (app_id, msg_id) is already there (this batch included); a
 // duplicate only bumps its delivery_count and the duplicates counter.
@@ -370,6 +370,8 @@ Status InsertMessages(Db& db, const std::vector<InboundMessage>& messages,
   outcomes.reserve(messages.size());
   auto insert = db.Prepare(kInsertMessage);
   if (!insert.ok()) return insert.status();
+  auto insert_body = db.Prepare(kInsertBody);
+  if (!insert_body.ok()) return insert_body.status();
   static const std::string kBumpDeliveryCount =
       "UPDATE messages SET delivery_count = delivery_count + 1 WHERE app_id = ?1 AND msg_id = ?2";
   auto bump = db.Prepare(kBumpDeliveryCount);
@@ -381,10 +383,12 @@ Status InsertMessages(Db& db, const std::vector<InboundMessage>& messages,
                              m.msg_api + "\")");
     }
     Stmt& stmt = **insert;
-    stmt.Bind(1, m.app_id).Bind(2, m.msg_id).Bind(3, m.msg_api).Bind(4, m.biz_content);
-    stmt.Bind(5, m.channel).Bind(6, m.received_at_ms);
+    stmt.Bind(1, m.app_id).Bind(2, m.msg_id).Bind(3, m.msg_api).Bind(4, m.channel);
+    stmt.Bind(5, m.received_at_ms);
     ALIPAYMSG_RETURN_IF_ERROR(stmt.Run());
     if (db.Changes() == 1) {
+      (*insert_body)->Bind(1, db.LastInsertRowid()).Bind(2, m.biz_content);
+      ALIPAYMSG_RETURN_IF_ERROR((*insert_body)->Run());
       outcomes.push_back(StoreOutcome::kNew);
       continue;
     }

@@ -132,7 +132,71 @@ TEST_F(InboxTest, SurvivesReopenAndStillDetectsDuplicates) {
   ASSERT_TRUE(stats.ok());
   EXPECT_EQ(stats->pending, 3);
   EXPECT_EQ(stats->duplicates, 2);  // persisted, not per process
-  EXPECT_EQ(QueryInt("SELECT version FROM schema_version"), 1);
+  EXPECT_EQ(QueryInt("SELECT MAX(version) FROM schema_version"), 2);
+}
+
+// A file written by a build with schema version 1 (biz content inside `messages`), frozen here as
+// such files exist in the wild: opening it migrates in place and loses nothing.
+TEST_F(InboxTest, MigratesAVersion1InboxKeepingEveryMessage) {
+  ExecSql(R"sql(
+    PRAGMA journal_mode=WAL;
+    CREATE TABLE schema_version (version INTEGER NOT NULL);
+    INSERT INTO schema_version (version) VALUES (1);
+    CREATE TABLE messages (
+      app_id TEXT NOT NULL, msg_id TEXT NOT NULL, msg_api TEXT NOT NULL, biz_content TEXT NOT NULL,
+      channel TEXT NOT NULL, received_at_ms INTEGER NOT NULL, state TEXT NOT NULL,
+      attempts INTEGER NOT NULL DEFAULT 0, delivery_count INTEGER NOT NULL DEFAULT 1,
+      next_attempt_at_ms INTEGER NOT NULL DEFAULT 0, updated_at_ms INTEGER NOT NULL,
+      last_error TEXT NOT NULL DEFAULT '', PRIMARY KEY (app_id, msg_id));
+    CREATE INDEX messages_by_state_due ON messages (state, next_attempt_at_ms);
+    CREATE TABLE rejected (id INTEGER PRIMARY KEY, app_id TEXT NOT NULL, msg_id TEXT NOT NULL,
+      msg_api TEXT NOT NULL, reason TEXT NOT NULL, raw_frame TEXT NOT NULL, channel TEXT NOT NULL,
+      received_at_ms INTEGER NOT NULL);
+    CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+    INSERT INTO counters (name, value) VALUES ('duplicates', 5);
+    INSERT INTO messages (rowid, app_id, msg_id, msg_api, biz_content, channel, received_at_ms,
+                          state, attempts, delivery_count, next_attempt_at_ms, updated_at_ms, last_error)
+    VALUES (3, 'a1', 'done-1', 'alipay.open.mini.version.audit.passed', '{"n":1}', 'websocket', 100,
+            'done', 1, 2, 0, 110, ''),
+           (7, 'a1', 'pending-2', 'alipay.open.mini.version.audit.rejected', '{"n":2,"s":"两"}',
+            'notify', 200, 'pending', 2, 1, 0, 210, 'timeout'),
+           (9, 'a2', 'dead-3', 'alipay.open.mini.version.online', '{"n":3}', 'websocket', 300,
+            'dead', 5, 1, 0, 310, 'exit status 1');
+  )sql");
+  auto inbox = OpenInbox();
+  ASSERT_NE(inbox, nullptr);
+  EXPECT_EQ(QueryInt("SELECT MAX(version) FROM schema_version"), 2);
+  EXPECT_EQ(QueryInt("SELECT id FROM messages WHERE msg_id = 'pending-2'"), 7);  // ids kept
+  EXPECT_EQ(QueryInt("SELECT COUNT(*) FROM message_bodies"), 3);
+
+  auto dead = inbox->Get("a2", "dead-3");
+  ASSERT_TRUE(dead.ok() && dead->has_value());
+  EXPECT_EQ((*dead)->message.biz_content, R"({"n":3})");
+  EXPECT_EQ((*dead)->state, MessageState::kDead);
+  EXPECT_EQ((*dead)->attempts, 5);
+  EXPECT_EQ((*dead)->last_error, "exit status 1");
+  EXPECT_EQ((*dead)->message.received_at_ms, 300);
+
+  auto stored = inbox->Store({Msg("done-1", "a1"), Msg("new-4", "a1")});
+  ASSERT_TRUE(stored.ok()) << stored.status().ToString();
+  EXPECT_EQ(*stored, (std::vector<StoreOutcome>{StoreOutcome::kDuplicate, StoreOutcome::kNew}));
+  EXPECT_GT(QueryInt("SELECT id FROM messages WHERE msg_id = 'new-4'"), 9);
+
+  auto claimed = inbox->Claim(10, 1000);
+  ASSERT_TRUE(claimed.ok()) << claimed.status().ToString();
+  ASSERT_EQ(claimed->size(), 2u);
+  EXPECT_EQ((*claimed)[0].message.msg_id, "pending-2");
+  EXPECT_EQ((*claimed)[0].message.biz_content, R"({"n":2,"s":"两"})");
+  EXPECT_EQ((*claimed)[0].message.channel, "notify");
+  EXPECT_EQ((*claimed)[0].delivery_count, 1);
+  EXPECT_EQ((*claimed)[1].message.biz_content, Msg("new-4").biz_content);
+
+  auto stats = inbox->Stats();
+  ASSERT_TRUE(stats.ok());
+  EXPECT_EQ(stats->duplicates, 6);
+  EXPECT_EQ(stats->done, 1);
+  EXPECT_EQ(stats->in_flight, 2);
+  EXPECT_EQ(stats->dead, 1);
 }
 
 TEST_F(InboxTest, UsesWalJournal) {
