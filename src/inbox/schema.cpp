@@ -23,8 +23,8 @@ namespace {
 // rewrites a row of ~100 bytes instead of one that carries up to several KB of content (v1 kept it
 // in `messages`, which made every state change rewrite it and tripled the write volume per
 // message). `id` is an INTEGER PRIMARY KEY so VACUUM cannot renumber it: message_bodies.id refers to it.
-constexpr const char* kSchemaV2 = R"sql(
-CREATE TABLE messages (
+// A fresh file and a migrated one get these same definitions.
+constexpr const char* kMessagesColumns = R"sql((
   id                 INTEGER PRIMARY KEY,
   app_id             TEXT    NOT NULL,
   msg_id             TEXT    NOT NULL,
@@ -39,11 +39,16 @@ CREATE TABLE messages (
   last_error         TEXT    NOT NULL DEFAULT '',
   UNIQUE (app_id, msg_id)
 );
-CREATE INDEX messages_by_state_due ON messages (state, next_attempt_at_ms);
+)sql";
+constexpr const char* kMessagesIndex =
+    "CREATE INDEX messages_by_state_due ON messages (state, next_attempt_at_ms);\n";
+constexpr const char* kMessageBodies = R"sql(
 CREATE TABLE message_bodies (
   id          INTEGER PRIMARY KEY,  -- messages.id
   biz_content TEXT    NOT NULL
 );
+)sql";
+constexpr const char* kAuditAndCounters = R"sql(
 CREATE TABLE rejected (
   id             INTEGER PRIMARY KEY,
   app_id         TEXT    NOT NULL,
@@ -61,37 +66,25 @@ CREATE TABLE counters (
 INSERT INTO counters (name, value) VALUES ('duplicates', 0);
 )sql";
 
+std::string SchemaV2() {
+  return std::string("CREATE TABLE messages ") + kMessagesColumns + kMessagesIndex + kMessageBodies +
+         kAuditAndCounters;
+}
+
 // Version 1 -> 2: the same rows, ids kept (v1's implicit rowids), biz content moved out. One
 // transaction (MigrateSchema's), so an interrupted migration leaves the v1 file as it was.
-constexpr const char* kMigrateV1ToV2 = R"sql(
-CREATE TABLE messages_v2 (
-  id                 INTEGER PRIMARY KEY,
-  app_id             TEXT    NOT NULL,
-  msg_id             TEXT    NOT NULL,
-  msg_api            TEXT    NOT NULL,
-  channel            TEXT    NOT NULL,
-  received_at_ms     INTEGER NOT NULL,
-  state              TEXT    NOT NULL,
-  attempts           INTEGER NOT NULL DEFAULT 0,
-  delivery_count     INTEGER NOT NULL DEFAULT 1,
-  next_attempt_at_ms INTEGER NOT NULL DEFAULT 0,
-  updated_at_ms      INTEGER NOT NULL,
-  last_error         TEXT    NOT NULL DEFAULT '',
-  UNIQUE (app_id, msg_id)
-);
+std::string MigrateV1ToV2() {
+  return std::string("CREATE TABLE messages_v2 ") + kMessagesColumns + R"sql(
 INSERT INTO messages_v2 (id, app_id, msg_id, msg_api, channel, received_at_ms, state, attempts,
                          delivery_count, next_attempt_at_ms, updated_at_ms, last_error)
   SELECT rowid, app_id, msg_id, msg_api, channel, received_at_ms, state, attempts,
          delivery_count, next_attempt_at_ms, updated_at_ms, last_error FROM messages;
-CREATE TABLE message_bodies (
-  id          INTEGER PRIMARY KEY,  -- messages.id
-  biz_content TEXT    NOT NULL
-);
+)sql" + kMessageBodies + R"sql(
 INSERT INTO message_bodies (id, biz_content) SELECT rowid, biz_content FROM messages;
 DROP TABLE messages;
 ALTER TABLE messages_v2 RENAME TO messages;
-CREATE INDEX messages_by_state_due ON messages (state, next_attempt_at_ms);
-)sql";
+)sql" + kMessagesIndex;
+}
 
 }  // namespace
 
@@ -115,12 +108,12 @@ Status MigrateSchema(Db& db) {
                              std::to_string(kSchemaVersion) + "); upgrade alipay-msg");
     }
     if (version < 1) {
-      ALIPAYMSG_RETURN_IF_ERROR(db.Exec(kSchemaV2));
+      ALIPAYMSG_RETURN_IF_ERROR(db.Exec(SchemaV2()));
       ALIPAYMSG_RETURN_IF_ERROR(db.Exec("INSERT INTO schema_version (version) VALUES (2)"));
       return Status::Ok();
     }
     if (version < 2) {
-      ALIPAYMSG_RETURN_IF_ERROR(db.Exec(kMigrateV1ToV2));
+      ALIPAYMSG_RETURN_IF_ERROR(db.Exec(MigrateV1ToV2()));
       ALIPAYMSG_RETURN_IF_ERROR(db.Exec("INSERT INTO schema_version (version) VALUES (2)"));
     }
     // Later versions: `if (version < 3) { ...; INSERT INTO schema_version VALUES (3); }`.
