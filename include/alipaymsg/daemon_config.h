@@ -60,6 +60,13 @@ struct RetryConfig {
   int max_backoff_ms = 300000;
 };
 
+// The WebSocket keepalive of every app connection: a ping every ping_interval_ms; no pong for
+// pong_timeout_ms means a dead link (half-open TCP, a stuck proxy): close it and reconnect.
+struct HeartbeatConfig {
+  int ping_interval_ms = 2000;
+  int pong_timeout_ms = 10000;
+};
+
 struct LogConfig {
   std::string level = "info";   // trace, debug, info, warn, error, off
   std::string format = "text";  // text or json
@@ -74,6 +81,7 @@ struct DaemonConfig {
   std::vector<SinkConfig> sinks;    // first match wins
   RetryConfig retry;
   int dispatch_concurrency = 8;
+  HeartbeatConfig heartbeat;
   std::string admin_host;           // empty = no admin server
   int admin_port = 0;
   LogConfig log;

@@ -70,6 +70,8 @@ constexpr GlobalEnvKey kGlobalEnv[] = {
     {"ALIPAY_RETRY_INITIAL_BACKOFF_MS", "retryinitialbackoffms"},
     {"ALIPAY_RETRY_MAX_BACKOFF_MS", "retrymaxbackoffms"},
     {"ALIPAY_DISPATCH_CONCURRENCY", "dispatchconcurrency"},
+    {"ALIPAY_HEARTBEAT_PING_INTERVAL_MS", "heartbeatpingintervalms"},
+    {"ALIPAY_HEARTBEAT_PONG_TIMEOUT_MS", "heartbeatpongtimeoutms"},
     {"ALIPAY_SHUTDOWN_TIMEOUT_MS", "shutdowntimeoutms"},
 };
 

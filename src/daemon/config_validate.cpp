@@ -22,7 +22,8 @@ KeySpec Key(std::string canonical) {
 const std::vector<KeySpec>& TopKeys() {
   static const std::vector<KeySpec> keys = {
       Key("alipay"), Key("apps"),  Key("inbox"), Key("ack"),      Key("sinks"),
-      Key("admin"),  Key("log"),   Key("retry"), Key("dispatch"), Key("shutdown-timeout-ms")};
+      Key("admin"),  Key("log"),   Key("retry"), Key("dispatch"), Key("heartbeat"),
+      Key("shutdown-timeout-ms")};
   return keys;
 }
 const std::vector<KeySpec>& SinkKeys() {
@@ -41,6 +42,7 @@ const std::vector<KeySpec>& SectionKeys(const std::string& section) {
       {"log", {Key("level"), Key("format"), Key("file")}},
       {"retry", {Key("max-attempts"), Key("initial-backoff-ms"), Key("max-backoff-ms")}},
       {"dispatch", {Key("concurrency")}},
+      {"heartbeat", {Key("ping-interval-ms"), Key("pong-timeout-ms")}},
   };
   return sections.at(section);
 }
@@ -87,6 +89,14 @@ Result<DaemonConfig> ConfigParser::Run(std::string_view yaml) {
   }
   ApplyEnvironment();
   for (const auto& [name, value] : globals_) ApplyGlobal(name, value, config);
+  if (config.heartbeat.pong_timeout_ms <= config.heartbeat.ping_interval_ms) {
+    auto pong = globals_.find("heartbeatpongtimeoutms");
+    auto ping = globals_.find("heartbeatpingintervalms");
+    const Value& at = pong != globals_.end() ? pong->second : ping->second;  // one of them was set
+    Error(at, "the pong timeout (" + std::to_string(config.heartbeat.pong_timeout_ms) +
+                  " ms) must be longer than the ping interval (" +
+                  std::to_string(config.heartbeat.ping_interval_ms) + " ms), or every link looks dead");
+  }
 
   if (apps_.empty() && errors_.empty()) {
     errors_.push_back(file_ + ": no app configured: add an alipay: block (app-id, sign-type, key paths) "
@@ -175,7 +185,7 @@ void ConfigParser::ParseTop(const YAML::Node& root, DaemonConfig& config) {
   }
 }
 
-// A section map (inbox, admin, log, retry, dispatch); `inbox: PATH` and `admin: HOST:PORT` shorthand.
+// A section map (inbox, admin, log, retry, dispatch, heartbeat); `inbox: PATH` and `admin: HOST:PORT` shorthand.
 void ConfigParser::ParseSection(const YAML::Node& key, const YAML::Node& value, const std::string& name,
                                 const std::vector<KeySpec>& specs,
                                 const std::function<void(const std::string&, const Value&)>& on) {
@@ -247,6 +257,10 @@ void ConfigParser::ApplyGlobal(const std::string& name, const Value& v, DaemonCo
     if (auto n = Int(v, 1, 86400000)) config.retry.max_backoff_ms = *n;
   } else if (name == "dispatchconcurrency") {
     if (auto n = Int(v, 1, 1024)) config.dispatch_concurrency = *n;
+  } else if (name == "heartbeatpingintervalms") {
+    if (auto n = Int(v, 100, 600000)) config.heartbeat.ping_interval_ms = *n;
+  } else if (name == "heartbeatpongtimeoutms") {
+    if (auto n = Int(v, 500, 3600000)) config.heartbeat.pong_timeout_ms = *n;
   } else if (name == "shutdowntimeoutms") {
     if (auto n = Int(v, 0, 600000)) config.shutdown_timeout_ms = *n;
   }

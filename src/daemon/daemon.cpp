@@ -75,6 +75,8 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(const DaemonConfig& config, Logge
   options.ack_mode = config.ack;
   options.logger = logger;
   options.stop_timeout = std::chrono::milliseconds(std::max(1000, config.shutdown_timeout_ms / 2));
+  options.ping_interval = std::chrono::milliseconds(config.heartbeat.ping_interval_ms);
+  options.pong_timeout = std::chrono::milliseconds(config.heartbeat.pong_timeout_ms);
   Dispatcher* dispatcher = d->dispatcher_.get();
   options.on_new_messages = [dispatcher] { dispatcher->Notify(); };
   if (config.ack == AckMode::kAfterHandle) {

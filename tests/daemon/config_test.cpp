@@ -116,7 +116,10 @@ sinks:
   EXPECT_TRUE(config->admin_host.empty());
   EXPECT_EQ(config->log.level, "info");
   EXPECT_EQ(config->retry.max_attempts, 10);
+  EXPECT_EQ(config->heartbeat.ping_interval_ms, 2000);
+  EXPECT_EQ(config->heartbeat.pong_timeout_ms, 10000);
 }
+
 
 // The article's AliPayProperties, pasted as an application.yml block (kebab-case as Spring writes it).
 TEST_F(ConfigTest, SpringKebabNamesCertMode) {
@@ -366,6 +369,28 @@ TEST_F(ConfigTest, TopLevelValueErrors) {
   EXPECT_EQ(ErrorOf(std::string(kApp) + "inbox: [a, b]\n"), At(5) + "inbox: expected a map with path");
 }
 
+TEST_F(ConfigTest, Heartbeat) {
+  auto config = Parse(std::string(kApp) + "heartbeat:\n  ping-interval-ms: 500\n  pong-timeout-ms: 3000\n");
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  EXPECT_EQ(config->heartbeat.ping_interval_ms, 500);
+  EXPECT_EQ(config->heartbeat.pong_timeout_ms, 3000);
+  auto from_env = Parse(kApp, {{"ALIPAY_HEARTBEAT_PONG_TIMEOUT_MS", "4000"}});
+  ASSERT_TRUE(from_env.ok()) << from_env.status().ToString();
+  EXPECT_EQ(from_env->heartbeat.pong_timeout_ms, 4000);
+
+  EXPECT_EQ(ErrorOf(std::string(kApp) + "heartbeat:\n  pong-timeout-ms: 1500\n  ping-interval-ms: 2000\n"),
+            At(6) + "heartbeat.pong-timeout-ms: the pong timeout (1500 ms) must be longer than the ping "
+                    "interval (2000 ms), or every link looks dead");
+  EXPECT_EQ(ErrorOf(std::string(kApp) + "heartbeat:\n  ping-interval-ms: 20000\n"),
+            At(6) + "heartbeat.ping-interval-ms: the pong timeout (10000 ms) must be longer than the ping "
+                    "interval (20000 ms), or every link looks dead");
+  EXPECT_EQ(ErrorOf(std::string(kApp) + "heartbeat:\n  pong-timeout-ms: 10\n"),
+            At(6) + "heartbeat.pong-timeout-ms: 10 is out of range (500 to 3600000)");
+  EXPECT_EQ(ErrorOf(kApp, {{"ALIPAY_HEARTBEAT_PING_INTERVAL_MS", "60000"}}),
+            "environment: ALIPAY_HEARTBEAT_PING_INTERVAL_MS: the pong timeout (10000 ms) must be longer than "
+            "the ping interval (60000 ms), or every link looks dead");
+}
+
 TEST_F(ConfigTest, AppValueErrors) {
   EXPECT_EQ(ErrorOf(R"(alipay:
   app-id: "1"
@@ -571,7 +596,7 @@ TEST_F(ConfigTest, EnvironmentVariableList) {
   for (const char* expected : {"ALIPAY_APP_ID", "ALIPAY_SIGN_TYPE", "ALIPAY_APP_PRIVATE_KEY_PATH",
                                "ALIPAY_ALIPAY_PUBLIC_KEY_PATH", "ALIPAY_APP_CERT_PUBLIC_KEY_PATH",
                                "ALIPAY_ALIPAY_CERT_PUBLIC_KEY_PATH", "ALIPAY_ALIPAY_ROOT_CERT_PATH",
-                               "ALIPAY_INBOX_PATH", "ALIPAY_ADMIN_LISTEN"}) {
+                               "ALIPAY_INBOX_PATH", "ALIPAY_ADMIN_LISTEN", "ALIPAY_HEARTBEAT_PONG_TIMEOUT_MS"}) {
     EXPECT_NE(std::find(names.begin(), names.end(), expected), names.end()) << expected;
   }
 }

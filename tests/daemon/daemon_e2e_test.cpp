@@ -546,6 +546,34 @@ TEST_F(DaemonE2ETest, ReadinessFlipsOnConnectionLossAndRecovers) {
   EXPECT_EQ(daemon_->Stop(), 0) << daemon_->Log();
 }
 
+// heartbeat: from the config: a link whose pongs stop is found dead after pong-timeout-ms (1 s here,
+// 10 s by default), replaced, and nothing sent meanwhile is lost or doubled.
+TEST_F(DaemonE2ETest, ConfiguredPongTimeoutFindsADeadLinkAndNothingIsLost) {
+  ASSERT_TRUE(Launch(Mode::kKey, false,
+                     JsonlSinkYaml(jsonl_) + "heartbeat:\n  ping-interval-ms: 200\n  pong-timeout-ms: 1000\n"));
+  std::vector<std::string> ids = sim_->AddMessages(kApp, kApi, R"({"n":1})", 20);
+  ASSERT_TRUE(WaitUntil([&] { return LineCount(jsonl_) >= 20; })) << daemon_->Log();
+
+  sim_->Fault(R"({"kind":"stop_pong"})");
+  // Well inside the default 10 s: only the configured timeout can have found it.
+  ASSERT_TRUE(WaitUntil([&] {
+    json::object body = ReadyBody(*daemon_);
+    return body.contains("apps") &&
+           body["apps"].as_array()[0].at("last_error").as_string().find("no pong") != json::string::npos;
+  }, seconds(6))) << daemon_->Admin("/readyz").body << daemon_->Log();
+  for (auto& id : sim_->AddMessages(kApp, kApi, R"({"n":2})", 20)) ids.push_back(id);
+  sim_->Fault(R"({"kind":"resume_pong"})");
+  ASSERT_TRUE(WaitUntil([&] { return LineCount(jsonl_) >= 40 && daemon_->Ready(); }, seconds(30)))
+      << daemon_->Admin("/readyz").body << daemon_->Log();
+  EXPECT_GE(ReadyBody(*daemon_)["apps"].as_array()[0].at("reconnects").as_int64(), 1);
+  EXPECT_EQ(daemon_->Stop(), 0) << daemon_->Log();
+  std::set<std::string> seen;
+  for (const auto& line : JsonlLines(jsonl_)) {
+    EXPECT_TRUE(seen.insert(std::string(line.at("msg_id").as_string())).second) << line;
+  }
+  EXPECT_EQ(seen, std::set<std::string>(ids.begin(), ids.end()));
+}
+
 // ---- 7. metrics against the simulator's counts ------------------------------------------------
 
 TEST_F(DaemonE2ETest, MetricsMatchWhatTheSimulatorReports) {
