@@ -171,6 +171,11 @@ struct SqliteInboxOptions {
   int max_queued = 8192;           // StoreAsync beyond this blocks the caller (backpressure)
   bool synchronous_full = true;    // fsync per commit (durability); false only for benchmarks
   int busy_timeout_ms = 5000;      // waits this long for another process's lock (e.g. the CLI)
+  // CompleteAsync results wait up to this long to share one commit, so that stores (whose acks
+  // someone waits for) get commits of their own instead of queueing behind the completions' fsyncs
+  // (and a sink's, e.g. jsonl). A completion still commits durably before its callback runs; a crash
+  // in the window re-dispatches the message, as a crash during its handling would. 0: no wait.
+  int complete_linger_ms = 10;
   // Inspection beside a running daemon (`alipay-msg inbox list/show/stats`): the file must exist
   // (kNotFound otherwise), nothing is ever written, no owner lock is taken and no writer thread runs;
   // every write (Store, Claim, Complete, Replay, ...) fails with kUnavailable.

@@ -160,19 +160,28 @@ void SqliteInbox::Close() {
 
 // ---- the writer thread ----
 
+// Lingering completions go when the oldest has waited complete_linger_ms, when there are a batch of
+// them, or at close; other writes go at once, without the lingering ones when those are not due.
 void SqliteInbox::WriterLoop() {
+  const auto linger = std::chrono::milliseconds(options_.complete_linger_ms);
   while (true) {
     std::vector<WriteOp> ops;
     {
       std::unique_lock lock(mu_);
-      work_cv_.wait(lock, [this] { return closing_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // closing and drained
-      int64_t weight = 0;
-      do {
-        weight += queue_.front().weight;
-        ops.push_back(std::move(queue_.front()));
-        queue_.pop_front();
-      } while (!queue_.empty() && weight + queue_.front().weight <= options_.max_batch);
+      bool lingering_due = false;
+      while (true) {
+        lingering_due = !lingering_.empty() &&
+                        (closing_ || static_cast<int64_t>(lingering_.size()) >= options_.max_batch ||
+                         std::chrono::steady_clock::now() >= lingering_.front().since + linger);
+        if (lingering_due || !queue_.empty()) break;
+        if (closing_) return;  // drained
+        if (lingering_.empty()) {
+          work_cv_.wait(lock);
+        } else {
+          work_cv_.wait_until(lock, lingering_.front().since + linger);
+        }
+      }
+      ops = TakeGroup(lingering_due);
     }
     CommitGroup(ops);
     int64_t released = 0;
@@ -185,6 +194,24 @@ void SqliteInbox::WriterLoop() {
     }
     space_cv_.notify_all();
   }
+}
+
+std::vector<SqliteInbox::WriteOp> SqliteInbox::TakeGroup(bool take_lingering) {
+  std::vector<WriteOp> ops;
+  int64_t weight = 0;
+  // Lingering ones first: they are the older, and the group is theirs.
+  while (take_lingering && !lingering_.empty() &&
+         (ops.empty() || weight + lingering_.front().op.weight <= options_.max_batch)) {
+    weight += lingering_.front().op.weight;
+    ops.push_back(std::move(lingering_.front().op));
+    lingering_.pop_front();
+  }
+  while (!queue_.empty() && (ops.empty() || weight + queue_.front().weight <= options_.max_batch)) {
+    weight += queue_.front().weight;
+    ops.push_back(std::move(queue_.front()));
+    queue_.pop_front();
+  }
+  return ops;
 }
 
 Status SqliteInbox::SetSynchronous(bool full) {
@@ -262,7 +289,7 @@ void SqliteInbox::CommitGroup(std::vector<WriteOp>& ops) {
 }
 
 void SqliteInbox::QueueWrite(std::function<Status(Db&)> apply,
-                             std::function<void(const Status&)> finish) {
+                             std::function<void(const Status&)> finish, bool linger) {
   if (options_.read_only) {
     if (finish) finish(ReadOnlyRefusal());
     return;
@@ -273,8 +300,17 @@ void SqliteInbox::QueueWrite(std::function<Status(Db&)> apply,
   {
     std::lock_guard lock(mu_);
     if (!closing_) {
-      queue_.push_back(std::move(op));
-      work_cv_.notify_one();
+      if (linger && options_.complete_linger_ms > 0) {
+        lingering_.push_back({std::move(op), std::chrono::steady_clock::now()});
+        // The writer only needs waking for the first (it then sleeps until that one is due) and
+        // when a batch is complete.
+        if (lingering_.size() == 1 || static_cast<int64_t>(lingering_.size()) >= options_.max_batch) {
+          work_cv_.notify_one();
+        }
+      } else {
+        queue_.push_back(std::move(op));
+        work_cv_.notify_one();
+      }
       return;
     }
   }

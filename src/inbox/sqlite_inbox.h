@@ -4,11 +4,14 @@
 // writing connection. It drains whatever is queued (up to max_batch messages) into one transaction,
 // each request inside its own savepoint so one failing request does not sink the others, commits
 // once (one fsync with synchronous=FULL), then runs the callbacks. Writes are therefore serialised
-// by construction (no SQLITE_BUSY between our own connections) and grouped under load. Reads
+// by construction (no SQLITE_BUSY between our own connections) and grouped under load. Completions
+// (CompleteAsync) may linger up to complete_linger_ms to share a commit, so that stores, whose acks
+// are waited for, are not queued behind the completions' fsyncs at moderate rates. Reads
 // (Get, List, Stats, NextDueMs) use a second connection, which WAL lets run beside the writer.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -81,7 +84,11 @@ class SqliteInbox final : public Inbox {
   void CommitGroup(std::vector<WriteOp>& ops);
   // Queues a write; `finish` gets its status after the commit. On the writer thread (a callback) it
   // is queued behind the current group.
-  void QueueWrite(std::function<Status(Db&)> apply, std::function<void(const Status&)> finish);
+  // `linger`: the op may wait up to options_.complete_linger_ms for others to share its commit.
+  void QueueWrite(std::function<Status(Db&)> apply, std::function<void(const Status&)> finish,
+                  bool linger = false);
+  // Under mu_: moves the next group's ops out of the queues (lingering ones only when due).
+  std::vector<WriteOp> TakeGroup(bool take_lingering);
   // Runs `apply` as a write and waits for its commit. On the writer thread itself (a callback calling
   // back into the inbox) the write runs at once as its own transaction.
   Status RunWrite(std::function<Status(Db&)> apply, bool durable = true);
@@ -105,6 +112,11 @@ class SqliteInbox final : public Inbox {
   std::condition_variable work_cv_;
   std::condition_variable space_cv_;
   std::deque<WriteOp> queue_;
+  struct Lingering {
+    WriteOp op;
+    std::chrono::steady_clock::time_point since;
+  };
+  std::deque<Lingering> lingering_;  // CompleteAsync ops waiting to share a commit
   int64_t uncommitted_messages_ = 0;  // queued or being committed, for backpressure
   bool closing_ = false;
   std::thread writer_;

@@ -297,7 +297,8 @@ void SqliteInbox::CompleteAsync(const std::string& app_id, const std::string& ms
       },
       [done = std::move(done)](const Status& status) {
         if (done) done(status);
-      });
+      },
+      /*linger=*/true);
 }
 
 Result<int> SqliteInbox::Replay(std::optional<std::string> app_id,

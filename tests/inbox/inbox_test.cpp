@@ -266,6 +266,44 @@ TEST_F(InboxTest, GroupCommitDrainsTheQueueIntoFewTransactions) {
   EXPECT_EQ(QueryInt("SELECT COUNT(*) FROM messages"), kThreads * kPerThread + 2);
 }
 
+// Completions wait (complete_linger_ms) to share one commit; a store queued meanwhile commits at
+// once on its own; Close() commits whatever still lingers.
+TEST_F(InboxTest, CompletionsLingerToShareACommitWhileAStoreGoesAtOnce) {
+  SqliteInboxOptions options;
+  options.complete_linger_ms = 2000;  // far longer than a store's commit takes
+  auto inbox = OpenInbox(options);
+  std::vector<InboundMessage> batch;
+  for (int i = 0; i < 10; ++i) batch.push_back(Msg("c" + std::to_string(i)));
+  ASSERT_TRUE(inbox->Store(batch).ok());
+  ASSERT_EQ(inbox->Claim(10, 0)->size(), 10u);
+  const int64_t commits_before = inbox->Stats()->commits;
+
+  std::atomic<int> completed{0};
+  std::promise<void> all_completed;
+  for (int i = 0; i < 10; ++i) {
+    inbox->CompleteAsync("2021000000000001", "c" + std::to_string(i), Done(), 1, {}, [&](Status s) {
+      EXPECT_TRUE(s.ok()) << s.ToString();
+      if (completed.fetch_add(1) + 1 == 10) all_completed.set_value();
+    });
+  }
+  auto stored = inbox->Store({Msg("s")});
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(completed.load(), 0) << "the store did not wait for the lingering completions";
+  ASSERT_EQ(all_completed.get_future().wait_for(30s), std::future_status::ready);
+  EXPECT_EQ(inbox->Stats()->done, 10);
+  EXPECT_EQ(inbox->Stats()->commits - commits_before, 2) << "the store's commit, then one for all ten";
+
+  // Lingering at close: committed, not dropped.
+  ASSERT_EQ(inbox->Claim(1, 0)->size(), 1u);  // "s"
+  std::promise<Status> last;
+  inbox->CompleteAsync("2021000000000001", "s", Done(), 1, {}, [&](Status s) { last.set_value(s); });
+  inbox->Close();
+  auto future = last.get_future();
+  ASSERT_EQ(future.wait_for(0s), std::future_status::ready);
+  EXPECT_TRUE(future.get().ok());
+  EXPECT_EQ(QueryInt("SELECT COUNT(*) FROM messages WHERE state = 'done'"), 11);
+}
+
 // Free-running: many producers, no holding. Only checks that commits are grouped at all and
 // reports the numbers.
 TEST_F(InboxTest, ConcurrentStoresShareCommits) {
