@@ -1,4 +1,4 @@
-// The Spring article's AliPayMsgConfig (../shared/reference/spring-integration-article.txt), done
+// The AliPayMsgConfig of a public Spring Boot integration article (seven msgApis), done
 // with alipay-msg: the same AliPayProperties fields, the same seven msgApis, one handler each, but
 // with verified signatures, a durable inbox (a redelivered message runs once) and reconnects.
 //

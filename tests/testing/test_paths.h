@@ -1,4 +1,4 @@
-// Where tests find the shared vectors and the built binaries. A missing vector file fails the test
+// Where tests find the SDK vectors, the sample messages and the built binaries. A missing vector file fails the test
 // (ADD_FAILURE), it is never skipped.
 #pragma once
 
@@ -6,9 +6,9 @@
 
 namespace alipaymsg::testing {
 
-// $ALIPAYMSG_VECTORS, else ../shared/vectors beside the checkout.
+// $ALIPAYMSG_VECTORS, else tests/data/vectors in the checkout.
 std::string VectorsDir();
-// $ALIPAYMSG_MESSAGES, else ../shared/messages.
+// $ALIPAYMSG_MESSAGES, else tests/data/messages in the checkout.
 std::string MessagesDir();
 std::string SourceDir();
 // Directory holding alipay-msg, alipay-msgd, alipay-msg-sim.
