@@ -41,8 +41,8 @@ TEST(TestData, EverySetIsThere) {
   }
 }
 
-// A path like "../shared/..." in a build file, script or test would make the suite depend on a
-// folder beside the checkout. Data and prose (tests/data, Markdown) may mention it.
+// A path into the folder beside the checkout (dot-dot, slash, "shared") in a build file, script or
+// test would make the suite depend on that folder. Data and prose (tests/data, Markdown) may mention it.
 TEST(TestData, NoBuildFileScriptOrTestReadsBesideTheCheckout) {
   const std::string needle = std::string("..") + "/shared";
   const fs::path root = SourceDir();
