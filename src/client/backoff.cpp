@@ -26,7 +26,10 @@ std::chrono::milliseconds Backoff::Next() {
   const int64_t low = options_.min_delay.count();
   const int64_t high = Ceiling(attempt).count();
   const uint64_t span = static_cast<uint64_t>(high - low) + 1;
-  return std::chrono::milliseconds(low + static_cast<int64_t>(random_() % span));
+  // Multiply-shift scales the whole 64-bit range onto [0, span): the largest random value gives
+  // the ceiling and the smallest the floor (a modulo would fold the range and miss both ends).
+  const auto scaled = static_cast<uint64_t>((static_cast<unsigned __int128>(random_()) * span) >> 64);
+  return std::chrono::milliseconds(low + static_cast<int64_t>(scaled));
 }
 
 void Backoff::SessionEnded(std::chrono::milliseconds open_for) {

@@ -47,7 +47,18 @@ TEST(BackoffTest, NeverATightLoopEvenWithTheSmallestRandomValues) {
 TEST(BackoffTest, LargestRandomValuesReachTheCeiling) {
   Backoff backoff(Options(), [] { return ~uint64_t{0}; });
   backoff.Next();
-  for (int i = 0; i < 10; ++i) EXPECT_LE(backoff.Next(), milliseconds(30000));
+  for (int attempt = 1; attempt <= 10; ++attempt) {
+    EXPECT_EQ(backoff.Next(), backoff.Ceiling(attempt)) << "attempt " << attempt;
+  }
+  EXPECT_EQ(backoff.Ceiling(10), milliseconds(30000));
+}
+
+TEST(BackoffTest, SmallestRandomValuesGiveTheFloor) {
+  Backoff backoff(Options(), [] { return uint64_t{0}; });
+  backoff.Next();
+  for (int attempt = 1; attempt <= 10; ++attempt) {
+    EXPECT_EQ(backoff.Next(), Options().min_delay) << "attempt " << attempt;
+  }
 }
 
 TEST(BackoffTest, JitterSpreadsDelays) {
