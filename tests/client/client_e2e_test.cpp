@@ -120,6 +120,12 @@ class Harness {
 
   void UseIoContext(boost::asio::io_context& io) { io_ = &io; }
 
+  // Every stored message done and none pending or in flight: no dispatch can still happen.
+  bool InboxSettled(int64_t done) {
+    auto stats = inbox_->Stats();
+    return stats.ok() && stats->done == done && stats->pending == 0 && stats->in_flight == 0;
+  }
+
   void AddApp(std::shared_ptr<const Credentials> credentials, const SimProcess& sim, bool tls) {
     AppOptions app;
     app.credentials = std::move(credentials);
@@ -297,8 +303,9 @@ TEST_F(FaultTest, DuplicatesAreAckedButDispatchedOnce) {
   for (int i = 0; i < 8; ++i) ids.push_back(sim_->AddMessage(kApp, kApi, Content(i)));
   ASSERT_TRUE(WaitUntil([&] { return h_->AllHandled(ids) && h_->Stats().duplicates >= 5; }))
       << h_->Log();
-  ASSERT_TRUE(WaitUntil([&] { return sim_->Stat("acked_messages") == 8; }));
-  std::this_thread::sleep_for(milliseconds(300));  // give a double dispatch the chance to show
+  ASSERT_TRUE(WaitUntil([&] { return sim_->Stat("acked_messages") == 8 && sim_->Stat("pending") == 0; }));
+  // Nothing left to deliver, claim or retry: a double dispatch would have to come from here.
+  ASSERT_TRUE(WaitUntil([&] { return h_->InboxSettled(8); })) << h_->Log();
   h_->ExpectExactlyOnce(ids);
   EXPECT_EQ(h_->Stats().stored_new, 8);
   EXPECT_EQ(sim_->Stat("acked.FAIL"), 0);
@@ -324,7 +331,7 @@ TEST_F(FaultTest, BadSignatureIsAnsweredFailAuditedAndNeverDispatched) {
   auto m = sim_->Get("/messages/" + id);
   EXPECT_EQ(m.at("deliveries").as_array().size(), 2u);
   EXPECT_TRUE(m.at("deliveries").as_array()[0].at("bad_signature").as_bool());
-  std::this_thread::sleep_for(milliseconds(200));
+  ASSERT_TRUE(WaitUntil([&] { return sim_->Stat("pending") == 0 && h_->InboxSettled(1); })) << h_->Log();
   EXPECT_EQ(h_->Handled(id), 1);
   EXPECT_EQ(h_->Stats().acks_fail, 1);
 }

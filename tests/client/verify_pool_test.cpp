@@ -222,7 +222,13 @@ TEST_P(VerifyPoolTest, EveryMessageOnceForgeriesFailedWhateverTheCompletionOrder
   ASSERT_TRUE(WaitUntil([&] { return sim->Stat("acked_messages") == 600; }, std::chrono::seconds(60)))
       << r.Log();
   ASSERT_TRUE(WaitUntil([&] { return r.Handled().size() == 600; })) << r.Log();
-  std::this_thread::sleep_for(milliseconds(200));  // give a double dispatch the chance to show
+  // Every message done, none pending or in flight, nothing left to deliver: a double dispatch
+  // would have to come from one of these.
+  ASSERT_TRUE(WaitUntil([&] {
+    auto stats = r.inbox().Stats();
+    return sim->Stat("pending") == 0 && stats.ok() && stats->done == 600 && stats->pending == 0 &&
+           stats->in_flight == 0;
+  })) << r.Log();
   auto handled = r.Handled();
   for (const auto& id : ids) EXPECT_EQ(handled[id], 1) << "msg " << id;
   EXPECT_EQ(handled.size(), 600u);
