@@ -68,10 +68,19 @@ void AddCheckConfig(CLI::App& app, int& exit_code) {
   auto file = std::make_shared<std::string>();
   auto as_json = std::make_shared<bool>(false);
   cmd->add_option("FILE", *file, "alipay-msgd YAML config (ALIPAY_* environment variables apply)")->required();
+  auto connect = std::make_shared<bool>(false);
   cmd->add_flag("--json", *as_json, "Print {\"ok\":bool,\"findings\":[{\"severity\",\"message\"}]}");
+  cmd->add_flag("--connect", *connect,
+                "Also reach the servers of the redis: and nats: sinks (credentials, script, JetStream stream)");
   cmd->callback([=, &exit_code] {
     if (auto problem = UnreadableProblem(*file)) return PrintError(*problem), void(exit_code = 2);
-    const std::vector<ConfigFinding> findings = CheckDaemonConfig(*file, ProcessEnvironment());
+    std::vector<ConfigFinding> findings = CheckDaemonConfig(*file, ProcessEnvironment());
+    if (*connect) {
+      // Only a config that parses has sinks to reach (its errors are already among the findings).
+      if (Result<DaemonConfig> config = LoadDaemonConfig(*file, ProcessEnvironment()); config.ok()) {
+        for (ConfigFinding& f : CheckSinkConnections(*config)) findings.push_back(std::move(f));
+      }
+    }
     int errors = 0, warnings = 0;
     for (const ConfigFinding& f : findings) {
       errors += f.severity == ConfigFinding::Severity::kError;

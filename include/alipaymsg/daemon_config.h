@@ -3,6 +3,7 @@
 // the key; relative paths are resolved against the config file's directory.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <string>
 #include <string_view>
@@ -38,7 +39,7 @@ struct AppConfig {
 std::string_view AckModeName(AckMode mode);
 
 struct SinkConfig {
-  enum class Kind { kJsonl, kExec, kWebhook };
+  enum class Kind { kJsonl, kExec, kWebhook, kRedis, kNats };
   Kind kind = Kind::kJsonl;
   std::vector<std::string> match;          // "*", "prefix.*" or an exact msgApi; any may match
   std::string jsonl_path;                  // kJsonl (absolute)
@@ -50,6 +51,25 @@ struct SinkConfig {
   int concurrency = 4;                     // kExec / kWebhook: runs at once
   std::string key_name;                    // "sinks[0]"
   int line = 0;
+  // kRedis / kNats: a message bus the daemon publishes to (README: "Redis Streams and NATS JetStream").
+  struct Bus {
+    std::string url;                       // redis://host[:port][/db] or nats://host[:port] (tls://)
+    std::string target;                    // redis: stream name; nats: subject ({app_id}, {msg_api})
+    std::string nats_stream;               // nats: the JetStream stream, created when missing
+    int64_t maxlen = 0;                    // redis: XADD MAXLEN (0 = unbounded)
+    bool maxlen_approximate = false;       // redis: "~N" (MAXLEN ~)
+    int64_t dedup_ttl_s = 7 * 24 * 3600;   // redis: lifetime of the per-message marker
+    int64_t duplicate_window_s = 120;      // nats: the created stream's duplicate window
+    std::string user;                      // redis ACL user / nats user (with a password)
+    std::string password_file;             // absolute; first line = the password
+    std::string password_env;              // or: the environment variable holding it
+    std::string creds_file;                // nats: .creds (JWT + seed), absolute
+    bool tls = false;                      // nats: TLS (tls:// URL or tls: true)
+    std::string ca_file;                   // nats, TLS: extra CA bundle (absolute)
+  } bus;
+  // Where each bus setting was given ("url" -> {config.yaml:12, sinks[1].redis.url}), for errors
+  // found only when connecting.
+  std::map<std::string, ConfigSource> sources;
 };
 std::string_view ToString(SinkConfig::Kind kind);
 
@@ -110,6 +130,11 @@ Result<DaemonConfig> LoadDaemonConfig(const std::string& path, const Environment
 // key/cert self-test (Credentials::Load: formats, pairing, certificate SNs), the inbox directory and
 // the sinks' files and programs. No error findings = the daemon would start.
 std::vector<ConfigFinding> CheckDaemonConfig(const std::string& path, const Environment& env = {});
+
+// `alipay-msg check-config --connect`: connects to the server of every redis: and nats: sink (AUTH,
+// the script, the JetStream stream, created when missing) and reports each (ok or an error naming the
+// sink and the setting to blame). Needs the daemon's sinks (ALIPAYMSG_DAEMON_WITH_SINKS).
+std::vector<ConfigFinding> CheckSinkConnections(const DaemonConfig& config);
 
 // A Credentials::Load error of `app` as alipay-msgd and check-config report it: the app block's
 // file:line, then the setting whose file the error is about and where it was set, then the error:

@@ -27,6 +27,8 @@ std::string_view ToString(SinkConfig::Kind kind) {
     case SinkConfig::Kind::kJsonl: return "jsonl";
     case SinkConfig::Kind::kExec: return "exec";
     case SinkConfig::Kind::kWebhook: return "webhook";
+    case SinkConfig::Kind::kRedis: return "redis";
+    case SinkConfig::Kind::kNats: return "nats";
   }
   return "?";
 }

@@ -53,6 +53,9 @@ class ConfigParser {
   void ParseAppBlock(const YAML::Node& key, const YAML::Node& block, const std::string& name);
   void ParseSinks(const YAML::Node& key, const YAML::Node& list, DaemonConfig& config);
   void ParseSink(const YAML::Node& item, const std::string& name, DaemonConfig& config);
+  // The redis: / nats: block of a sink (config_bus.cpp).
+  void ParseBusSink(const YAML::Node& key, const YAML::Node& value, const std::string& key_name, bool redis,
+                    SinkConfig& sink);
   void ParseSection(const YAML::Node& key, const YAML::Node& value, const std::string& name,
                     const std::vector<KeySpec>& specs, const std::function<void(const std::string&, const Value&)>& on);
   void ApplyEnvironment();

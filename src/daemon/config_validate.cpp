@@ -28,7 +28,8 @@ const std::vector<KeySpec>& TopKeys() {
 }
 const std::vector<KeySpec>& SinkKeys() {
   static const std::vector<KeySpec> keys = {Key("match"),      Key("jsonl"),      Key("exec"),
-                                            Key("webhook"),    Key("timeout-ms"), Key("concurrency")};
+                                            Key("webhook"),    Key("timeout-ms"), Key("concurrency"),
+                                            Key("redis"),      Key("nats")};
   return keys;
 }
 const std::vector<KeySpec>& WebhookKeys() {
@@ -277,7 +278,7 @@ void ConfigParser::ParseSinks(const YAML::Node& key, const YAML::Node& list, Dae
 
 void ConfigParser::ParseSink(const YAML::Node& item, const std::string& name, DaemonConfig& config) {
   if (!item.IsMap() || item.begin() == item.end()) {
-    errors_.push_back(Where(item) + ": " + name + ": expected a map (match: plus one of jsonl, exec, webhook)");
+    errors_.push_back(Where(item) + ": " + name + ": expected a map (match: plus one of jsonl, exec, webhook, redis, nats)");
     return;
   }
   SinkConfig sink;
@@ -402,6 +403,9 @@ void ConfigParser::ParseSink(const YAML::Node& item, const std::string& name, Da
         else Error(*url, why);
         if (parsed && !parsed->tls && ca_file) Warn(*ca_file, "ignored, the url is not https://");
       }
+    } else if (key == "redis" || key == "nats") {
+      kinds.push_back(key_name);
+      ParseBusSink(k, v, key_name, key == "redis", sink);
     } else if (key == "timeout-ms") {
       has_timeout = true;
       if (auto s = Scalar(k, v, key_name)) { if (auto n = Int(*s, 1, 86400000)) sink.timeout_ms = *n; }
@@ -413,7 +417,7 @@ void ConfigParser::ParseSink(const YAML::Node& item, const std::string& name, Da
 
   if (!has_match) errors_.push_back(where + ": " + name + ": missing match (a msgApi, \"prefix.*\" or \"*\")");
   if (kinds.empty()) {
-    errors_.push_back(where + ": " + name + ": needs one of jsonl, exec, webhook");
+    errors_.push_back(where + ": " + name + ": needs one of jsonl, exec, webhook, redis, nats");
     return;
   }
   if (kinds.size() > 1) {

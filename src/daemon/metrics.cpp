@@ -122,6 +122,20 @@ std::string RenderPrometheus(const MetricsSnapshot& s) {
     w.Sample("alipaymsg_sink_deliveries_total", labels + ",outcome=\"retry\"", static_cast<double>(c.retry));
     w.Sample("alipaymsg_sink_deliveries_total", labels + ",outcome=\"reject\"", static_cast<double>(c.reject));
   }
+  w.Family("alipaymsg_sink_delivery_seconds", "histogram",
+           "Time a sink took per delivery (any outcome): the publish until the server's acknowledgement for redis and nats.");
+  for (const SinkCounters& c : s.sinks) {
+    const std::string labels = "sink=\"" + Label(c.name) + "\",kind=\"" + Label(c.kind) + "\"";
+    int64_t cumulative = 0;
+    for (size_t i = 0; i < SinkCounters::kSinkLatencyBounds && i < c.latency_counts.size(); ++i) {
+      cumulative += c.latency_counts[i];
+      w.Sample("alipaymsg_sink_delivery_seconds_bucket", labels + ",le=\"" + Number(kSinkLatencyBoundsS[i]) + "\"",
+               static_cast<double>(cumulative));
+    }
+    w.Sample("alipaymsg_sink_delivery_seconds_bucket", labels + ",le=\"+Inf\"", static_cast<double>(c.latency_count));
+    w.Sample("alipaymsg_sink_delivery_seconds_sum", labels, c.latency_sum_s);
+    w.Sample("alipaymsg_sink_delivery_seconds_count", labels, static_cast<double>(c.latency_count));
+  }
   return w.str();
 }
 

@@ -1,7 +1,9 @@
 #include "daemon/sinks.h"
+#include "daemon/sink_bus.h"
 
 #include <boost/json.hpp>
 #include <algorithm>
+#include <chrono>
 #include <ctime>
 
 namespace alipaymsg::daemon {
@@ -56,7 +58,10 @@ bool PatternMatches(std::string_view pattern, std::string_view msg_api) {
 // ---- SinkRouter ----
 
 void SinkRouter::Add(std::string name, std::vector<std::string> patterns, std::shared_ptr<Sink> sink) {
-  counters_.push_back(SinkCounters{name, std::string(sink->kind()), 0, 0, 0});
+  SinkCounters counters;
+  counters.name = name;
+  counters.kind = std::string(sink->kind());
+  counters_.push_back(std::move(counters));
   entries_.push_back(Entry{std::move(name), std::move(patterns), std::move(sink)});
 }
 
@@ -77,9 +82,19 @@ HandlerOutcome SinkRouter::Deliver(MessageView& message) {
   Sink* sink = Find(message.msg_api(), &index);
   // Unreachable: the router calls this only for a pattern of some sink, which then matches.
   if (!sink) return HandlerOutcome::RetryLater("no sink matches " + message.msg_api());
+  const auto started = std::chrono::steady_clock::now();
   HandlerOutcome outcome = sink->Deliver(message);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   std::lock_guard lock(mu_);
   SinkCounters& c = counters_[index];
+  c.latency_sum_s += seconds;
+  ++c.latency_count;
+  for (size_t i = 0; i < SinkCounters::kSinkLatencyBounds; ++i) {
+    if (seconds <= kSinkLatencyBoundsS[i]) {
+      ++c.latency_counts[i];
+      break;
+    }
+  }
   switch (outcome.kind()) {
     case HandlerOutcome::Kind::kDone: ++c.done; break;
     case HandlerOutcome::Kind::kRetryLater: ++c.retry; break;
@@ -165,6 +180,18 @@ Result<std::unique_ptr<SinkRouter>> BuildSinks(const DaemonConfig& config) {
         }
         sink = std::make_shared<WebhookSink>(s.webhook_url, s.webhook_headers, s.timeout_ms, s.concurrency,
                                              std::move(tls));
+        break;
+      }
+      case SinkConfig::Kind::kRedis: {
+        auto made = RedisSink::Make(s);
+        if (!made.ok()) return made.status();
+        sink = std::move(*made);
+        break;
+      }
+      case SinkConfig::Kind::kNats: {
+        auto made = NatsSink::Make(s);
+        if (!made.ok()) return made.status();
+        sink = std::move(*made);
         break;
       }
     }

@@ -5,6 +5,8 @@
 //            that marks the message done (see JsonlSink).
 //   exec     runs a program (no shell) with the message JSON on stdin; exit 0 = done.
 //   webhook  POSTs the message JSON; 2xx = done.
+//   redis    XADD into a Redis Stream, exactly once (sink_bus.h).
+//   nats     JetStream publish, deduplicated by Nats-Msg-Id (sink_bus.h).
 // exec and webhook are at-least-once (a crash after the receiver's success and before the inbox
 // commit repeats the delivery); X-Alipay-Msg-Id / ALIPAY_MSG_ID let receivers deduplicate.
 #pragma once
@@ -54,7 +56,14 @@ struct SinkCounters {
   std::string name;  // "sinks[0]"
   std::string kind;  // "jsonl"
   int64_t done = 0, retry = 0, reject = 0;
+  // Time spent in Deliver (every outcome), as a histogram over kSinkLatencyBoundsS.
+  std::vector<int64_t> latency_counts = std::vector<int64_t>(kSinkLatencyBounds, 0);
+  double latency_sum_s = 0;
+  int64_t latency_count = 0;
+  static constexpr size_t kSinkLatencyBounds = 10;
 };
+inline constexpr double kSinkLatencyBoundsS[SinkCounters::kSinkLatencyBounds] = {
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 1, 10};
 
 // First match wins, over the sinks in config order.
 class SinkRouter {

@@ -423,7 +423,7 @@ TEST_F(ConfigTest, PlainTextToNonLocalHostWarns) {
 
 TEST_F(ConfigTest, SinkErrors) {
   auto sinks = [&](const std::string& s) { return ErrorOf(std::string(kApp) + "sinks:\n" + s); };
-  EXPECT_EQ(sinks("  - match: \"*\"\n"), At(6) + "sinks[0]: needs one of jsonl, exec, webhook");
+  EXPECT_EQ(sinks("  - match: \"*\"\n"), At(6) + "sinks[0]: needs one of jsonl, exec, webhook, redis, nats");
   EXPECT_EQ(sinks("  - jsonl: a.jsonl\n"), At(6) + "sinks[0]: missing match (a msgApi, \"prefix.*\" or \"*\")");
   EXPECT_EQ(sinks("  - match: \"*\"\n    jsonl: a.jsonl\n    webhook: http://h/x\n"),
             At(6) + "sinks[0]: has sinks[0].jsonl and sinks[0].webhook; one sink does one thing (add another "
@@ -450,7 +450,7 @@ TEST_F(ConfigTest, SinkErrors) {
   EXPECT_EQ(sinks("  - match: \"*\"\n    webhook: {headers: {A: b}}\n"), At(7) + "sinks[0].webhook: missing url");
   EXPECT_EQ(sinks("  - match: \"*\"\n    webhook: http://h/x\n    timeout-ms: -1\n"),
             At(8) + "sinks[0].timeout-ms: -1 is out of range (1 to 86400000)");
-  EXPECT_EQ(sinks("  - \"*\"\n"), At(6) + "sinks[0]: expected a map (match: plus one of jsonl, exec, webhook)");
+  EXPECT_EQ(sinks("  - \"*\"\n"), At(6) + "sinks[0]: expected a map (match: plus one of jsonl, exec, webhook, redis, nats)");
 }
 
 TEST_F(ConfigTest, SinkForms) {
