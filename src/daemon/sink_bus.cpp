@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 
@@ -39,28 +40,29 @@ Result<std::string> ReadBusPassword(const SinkConfig& sink) {
 
 std::optional<std::string> ReconnectGate::Blocked() {
   std::lock_guard lock(mu_);
+  if (!failing_) return std::nullopt;  // healthy: connections open freely (at most one per slot)
   const Clock::time_point now = Clock::now();
   if (now < next_try_) {
     const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_try_ - now).count();
     return last_error_ + " (next connection attempt in " + std::to_string(wait) + " ms)";
   }
   // This caller holds the attempt: the others fail fast until it reports.
-  backoff_ = std::min<std::chrono::milliseconds>(std::max<std::chrono::milliseconds>(backoff_ * 2, std::chrono::milliseconds(100)),
-                                                 std::chrono::seconds(5));
   next_try_ = now + backoff_;
-  if (last_error_.empty()) last_error_ = "connecting";
   return std::nullopt;
 }
 
 void ReconnectGate::Failed(const std::string& why) {
   std::lock_guard lock(mu_);
+  failing_ = true;
   last_error_ = why;
+  backoff_ = std::clamp<std::chrono::milliseconds>(backoff_ * 2, std::chrono::milliseconds(100), std::chrono::seconds(5));
+  next_try_ = Clock::now() + backoff_;
 }
 
 void ReconnectGate::Succeeded() {
   std::lock_guard lock(mu_);
+  failing_ = false;
   backoff_ = std::chrono::milliseconds(0);
-  next_try_ = Clock::time_point{};
   last_error_.clear();
 }
 

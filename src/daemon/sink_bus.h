@@ -41,8 +41,9 @@ std::string BusWhere(const SinkConfig& sink, const std::string& key);
 // "" when neither is set. The error names the setting, never the password.
 Result<std::string> ReadBusPassword(const SinkConfig& sink);
 
-// Connection attempts of a sink, spaced by a backoff doubling from 100 ms to 5 s after each failure:
-// between attempts, deliveries fail fast with the last error instead of each trying to connect.
+// Connection attempts of a sink. While connections succeed, nothing is held back. After a failure the
+// attempts are spaced by a backoff doubling from 100 ms to 5 s, one caller at a time: in between,
+// deliveries fail fast with the last error instead of each trying to connect.
 class ReconnectGate {
  public:
   using Clock = std::chrono::steady_clock;
@@ -55,6 +56,7 @@ class ReconnectGate {
   std::mutex mu_;
   Clock::time_point next_try_{};
   std::chrono::milliseconds backoff_{0};
+  bool failing_ = false;
   std::string last_error_;
 };
 

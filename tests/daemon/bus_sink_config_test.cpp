@@ -1,10 +1,13 @@
 // The redis: and nats: sinks' config (errors name file:line and key) and the stream/subject templates.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
+#include <thread>
 #include <fstream>
 
 #include "alipaymsg/daemon_config.h"
+#include "daemon/sink_bus.h"
 #include "daemon/sink_template.h"
 #include "daemon/temp_dir.h"
 
@@ -80,6 +83,32 @@ TEST(SinkTemplateTest, BusUrls) {
   EXPECT_FALSE(ParseBusUrl("nats://h:4222/x", "nats", why));
   EXPECT_FALSE(ParseBusUrl("http://h:4222", "nats", why));
   EXPECT_FALSE(ParseBusUrl("nats://a:1,nats://b:2", "nats", why));
+}
+
+// ---- reconnect gate ---------------------------------------------------------------------------
+
+TEST(ReconnectGateTest, FreeWhileHealthyOneAttemptPerBackoffAfterAFailure) {
+  ReconnectGate gate;
+  // Healthy: every caller may open a connection (a pool fills at once).
+  EXPECT_EQ(gate.Blocked(), std::nullopt);
+  EXPECT_EQ(gate.Blocked(), std::nullopt);
+  gate.Failed("redis://h:1/0: Connection refused");
+  // Failing: fail fast with the last error until the backoff has passed ...
+  auto blocked = gate.Blocked();
+  ASSERT_TRUE(blocked.has_value());
+  EXPECT_TRUE(blocked->starts_with("redis://h:1/0: Connection refused (next connection attempt in ")) << *blocked;
+  // ... then exactly one caller gets the attempt, the others still fail fast.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  std::optional<std::string> opened = blocked;
+  while (opened && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    opened = gate.Blocked();
+  }
+  EXPECT_EQ(opened, std::nullopt) << "the gate never opened after a failure";
+  EXPECT_TRUE(gate.Blocked().has_value());
+  gate.Succeeded();
+  EXPECT_EQ(gate.Blocked(), std::nullopt);
+  EXPECT_EQ(gate.Blocked(), std::nullopt);
 }
 
 // ---- config -----------------------------------------------------------------------------------
