@@ -134,6 +134,7 @@ std::vector<std::string> BusServer::Argv() const {
     if (options_.user.empty()) argv.insert(argv.end(), {"--auth", options_.password});
     else argv.insert(argv.end(), {"--user", options_.user, "--pass", options_.password});
   }
+  if (!options_.tls_cert.empty()) argv.insert(argv.end(), {"--tls", "--tlscert", options_.tls_cert, "--tlskey", options_.tls_key});
   return argv;
 }
 

@@ -19,6 +19,7 @@ class BusServer {
   struct Options {
     std::string user;      // nats: with password
     std::string password;  // redis: requirepass; nats: --user/--pass (or --auth when no user)
+    std::string tls_cert, tls_key;  // nats: TLS required of clients (--tls --tlscert --tlskey)
   };
   // Starts the server in a fresh directory under `work_dir`; nullptr (and a test failure) when it
   // does not come up.

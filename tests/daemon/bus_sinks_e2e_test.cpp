@@ -345,6 +345,33 @@ TEST_P(BusSinkE2ETest, CheckConfigConnectNamesTheSinkAndKeyOfBadSettings) {
   EXPECT_EQ(daemon_->Stop(), 0) << daemon_->Log();
 }
 
+// NATS over TLS: the server's certificate is verified (against ca-file); without the CA that signed
+// it the connection is refused, and the error names the sink's url.
+TEST(BusSinkTlsTest, NatsOverTlsVerifiesTheServerCertificate) {
+  const std::string dir = testing::MakeTempDir("bus-e2e-tls");
+  const clienttest::TlsKeys tls = clienttest::TlsKeygen(dir + "/tls");
+  ASSERT_FALSE(tls.ca.empty());
+  BusServer::Options options;
+  options.tls_cert = tls.cert, options.tls_key = tls.key;
+  auto server = BusServer::Start(Kind::kNats, dir, options);
+  ASSERT_TRUE(server);
+  const std::string app = std::string("alipay:\n  app-id: \"") + kApp + "\"\n  server-host: \"127.0.0.1:1\"\n  ssl: false\n"
+                          "  app-private-key-path: " + Keys().app_private_key + "\n  alipay-public-key-path: " +
+                          Keys().alipay_public_key + "\ninbox:\n  path: " + dir + "/inbox.db\n";
+  const std::string url = "tls://127.0.0.1:" + std::to_string(server->port());
+  auto check = [&](const std::string& extra) {
+    WriteFile(dir + "/alipay-msgd.yaml", app + "sinks:\n  - match: \"*\"\n    nats:\n      url: " + url +
+                                          "\n      subject: \"alipay.{msg_api}\"\n      stream: TLS\n" + extra);
+    return testing::RunProcess({testing::BinDir() + "/alipay-msg", "check-config", "--connect", dir + "/alipay-msgd.yaml"});
+  };
+  auto r = check("      ca-file: " + tls.ca + "\n");
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("sinks[0] (nats): reached " + url), std::string::npos) << r.out;
+  r = check("");  // the system trust store alone does not know the test CA
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE(r.out.find(": sinks[0].nats.url: cannot connect to " + url), std::string::npos) << r.out;
+}
+
 INSTANTIATE_TEST_SUITE_P(Sinks, BusSinkE2ETest, ::testing::Values(Kind::kRedis, Kind::kNats),
                          [](const ::testing::TestParamInfo<Kind>& info) {
                            return info.param == Kind::kRedis ? std::string("Redis") : std::string("Nats");
