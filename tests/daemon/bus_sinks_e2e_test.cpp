@@ -281,7 +281,10 @@ TEST_P(BusSinkE2ETest, ServerDownFiveSecondsMidStreamNothingLostNothingDoubled) 
 // config line, the sink and the key, and never the password. Then the daemon with the wrong one.
 TEST_P(BusSinkE2ETest, CheckConfigConnectNamesTheSinkAndKeyOfBadSettings) {
   const std::string password = "s3cret-right";
-  server_ = BusServer::Start(kind(), dir_, BusServer::Options{kind() == Kind::kNats ? "app" : "", password});
+  BusServer::Options options;
+  options.user = kind() == Kind::kNats ? "app" : "";
+  options.password = password;
+  server_ = BusServer::Start(kind(), dir_, options);
   ASSERT_TRUE(server_);
   WriteFile(dir_ + "/right.pw", password + "\n");
   WriteFile(dir_ + "/wrong.pw", "n0t-the-password\n");
