@@ -330,6 +330,14 @@ TEST_P(BusSinkE2ETest, CheckConfigConnectNamesTheSinkAndKeyOfBadSettings) {
       << r.out;
   EXPECT_EQ(r.out.find(password), std::string::npos) << r.out;
 
+  // A password-env naming an unset variable: the daemon does not start (exit 2), naming the key.
+  config_ = WriteConfig(app + SinkYaml(server_->url(), user + "      password-env: ALIPAYMSG_TEST_UNSET_PASSWORD\n"));
+  const DaemonExit unset = RunDaemonToExit(config_, dir_ + "/unset.log");
+  EXPECT_EQ(unset.code, 2) << unset.output;
+  EXPECT_NE(unset.output.find(key + "password-env: the environment variable ALIPAYMSG_TEST_UNSET_PASSWORD is not set"),
+            std::string::npos)
+      << unset.output;
+
   // The daemon with the wrong password: deliveries fail (retried), its log names the sink and the
   // key, never a password.
   sim_ = SimProcess::Start(dir_, clienttest::SimArgsForApp(Keys(), kApp, false, nullptr));
