@@ -47,8 +47,8 @@ struct SinkConfig {
   std::string webhook_url;                 // kWebhook: http[s]://host[:port]/path
   std::map<std::string, std::string> webhook_headers;
   std::string webhook_ca_file;             // kWebhook, https: extra CA bundle (absolute); system store too
-  int timeout_ms = 30000;                  // kExec / kWebhook: per run
-  int concurrency = 4;                     // kExec / kWebhook: runs at once
+  int timeout_ms = 30000;                  // kExec / kWebhook / kRedis / kNats: per run or publish
+  int concurrency = 4;                     // kExec / kWebhook: runs at once; kRedis / kNats: publishes
   std::string key_name;                    // "sinks[0]"
   int line = 0;
   // kRedis / kNats: a message bus the daemon publishes to (README: "Redis Streams and NATS JetStream").
