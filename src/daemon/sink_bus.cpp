@@ -74,12 +74,19 @@ std::vector<ConfigFinding> CheckSinkConnections(const DaemonConfig& config) {
     if (sink.kind != SinkConfig::Kind::kRedis && sink.kind != SinkConfig::Kind::kNats) continue;
     const std::string at = config.path + ":" + std::to_string(sink.line) + ": ";
     Status probed;
+    std::vector<std::string> warnings;
     if (sink.kind == SinkConfig::Kind::kRedis) {
       auto made = daemon::RedisSink::Make(sink);
       probed = made.ok() ? (*made)->Probe() : made.status();
     } else {
       auto made = daemon::NatsSink::Make(sink);
-      probed = made.ok() ? (*made)->Probe() : made.status();
+      probed = made.ok() ? (*made)->Probe(&warnings) : made.status();
+    }
+    for (const std::string& w : warnings) {
+      findings.push_back(ConfigFinding{ConfigFinding::Severity::kWarning,
+                                       daemon::BusWhere(sink, "stream").starts_with(config.path)
+                                           ? daemon::BusWhere(sink, "stream") + ": " + w
+                                           : at + sink.key_name + ": " + w});
     }
     if (probed.ok()) {
       findings.push_back(ConfigFinding{ConfigFinding::Severity::kOk,

@@ -93,8 +93,9 @@ class NatsSink final : public Sink {
   std::string_view kind() const override { return "nats"; }
   HandlerOutcome Deliver(MessageView& message) override;
   void Cancel() override { slots_.Cancel(); }
-  // Connect (no retry), then make sure the stream exists. For `check-config --connect`.
-  Status Probe();
+  // Connect (no retry), then make sure the stream exists. For `check-config --connect`; `warnings`
+  // gets what weakens the guarantee of an existing stream (a short duplicate window, other subjects).
+  Status Probe(std::vector<std::string>* warnings = nullptr);
 
  private:
   struct State;
@@ -110,6 +111,7 @@ class NatsSink final : public Sink {
   Slots slots_;
   ReconnectGate gate_;
   std::unique_ptr<State> state_;
+  std::vector<std::string> probe_notes_;  // under state_->mu
 };
 
 }  // namespace alipaymsg::daemon

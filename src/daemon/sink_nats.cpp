@@ -22,6 +22,21 @@ std::string NatsError(natsStatus s) {
   return text;
 }
 
+// NATS subject matching: "*" is one token, a final ">" one or more.
+bool SubjectMatches(std::string_view pattern, std::string_view subject) {
+  while (true) {
+    const size_t pdot = pattern.find('.'), sdot = subject.find('.');
+    const std::string_view ptoken = pattern.substr(0, pdot), stoken = subject.substr(0, sdot);
+    if (ptoken == ">") return !subject.empty();
+    if (ptoken != "*" && ptoken != stoken) return false;
+    if (pdot == std::string_view::npos || sdot == std::string_view::npos) {
+      return pdot == std::string_view::npos && sdot == std::string_view::npos;
+    }
+    pattern.remove_prefix(pdot + 1);
+    subject.remove_prefix(sdot + 1);
+  }
+}
+
 }  // namespace
 
 struct NatsSink::State {
@@ -148,6 +163,22 @@ Status NatsSink::EnsureStream() {
   jsErrCode code = static_cast<jsErrCode>(0);
   natsStatus s = js_GetStreamInfo(&info, state_->js, name.c_str(), nullptr, &code);
   if (s == NATS_OK) {
+    // Someone else's stream: note what would weaken the guarantee (check-config --connect reports it).
+    probe_notes_.clear();
+    const int64_t window_s = info->Config->Duplicates / 1000000000;
+    if (window_s < 120) {
+      probe_notes_.push_back("stream " + name + " exists with a duplicate window of " + std::to_string(window_s) +
+                             " s: a publish repeated after a daemon crash is absorbed only within it (at least 120 s "
+                             "recommended; nats stream edit " + name + " --dupe-window 2m)");
+    }
+    const std::string sample = ExpandTemplate(config_.bus.target, "2021000000000001", "alipay.open.mini.x");
+    bool covered = false;
+    for (int i = 0; i < info->Config->SubjectsLen; ++i) covered = covered || SubjectMatches(info->Config->Subjects[i], sample);
+    if (!covered) {
+      probe_notes_.push_back("stream " + name + " exists, but none of its subjects is " +
+                             NatsSubjectFilter(config_.bus.target) + ": publishes to " + config_.bus.target +
+                             " may find no stream");
+    }
     jsStreamInfo_Destroy(info);
     state_->stream_ready = true;
     return Status::Ok();
@@ -220,9 +251,14 @@ HandlerOutcome NatsSink::Deliver(MessageView& message) {
                                     ": " + error);
 }
 
-Status NatsSink::Probe() {
+Status NatsSink::Probe(std::vector<std::string>* warnings) {
   ALIPAYMSG_RETURN_IF_ERROR(EnsureConnection(nullptr, nullptr));
-  return EnsureStream();
+  ALIPAYMSG_RETURN_IF_ERROR(EnsureStream());
+  if (warnings) {
+    std::lock_guard lock(state_->mu);
+    *warnings = probe_notes_;
+  }
+  return Status::Ok();
 }
 
 }  // namespace alipaymsg::daemon

@@ -286,6 +286,24 @@ int64_t JetStreamMessageCount(int port, const std::string& stream) {
   return count;
 }
 
+bool JetStreamCreate(int port, const std::string& stream, const std::string& subject, int64_t duplicate_window_s) {
+  Nats n;
+  if (!NatsConnect(port, n)) return false;
+  const char* subjects[] = {subject.c_str()};
+  jsStreamConfig config;
+  jsStreamConfig_Init(&config);
+  config.Name = stream.c_str();
+  config.Subjects = subjects;
+  config.SubjectsLen = 1;
+  config.Duplicates = duplicate_window_s * 1000000000;
+  jsStreamInfo* info = nullptr;
+  jsErrCode code{};
+  const natsStatus s = js_AddStream(&info, n.js, &config, nullptr, &code);
+  if (s != NATS_OK) ADD_FAILURE() << "creating stream " << stream << ": " << natsStatus_GetText(s);
+  jsStreamInfo_Destroy(info);
+  return s == NATS_OK;
+}
+
 bool JetStreamConfig(int port, const std::string& stream, int64_t& duplicate_window_s, std::vector<std::string>& subjects) {
   Nats n;
   if (!NatsConnect(port, n)) return false;

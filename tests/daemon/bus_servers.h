@@ -72,6 +72,8 @@ struct JetStreamMessage {
 std::vector<JetStreamMessage> JetStreamMessages(int port, const std::string& stream);
 // The number of messages in `stream` (0 when it does not exist yet).
 int64_t JetStreamMessageCount(int port, const std::string& stream);
+// Creates a JetStream stream (file storage) as another team might have; false (and a failure) on errors.
+bool JetStreamCreate(int port, const std::string& stream, const std::string& subject, int64_t duplicate_window_s);
 // The stream's duplicate window in seconds, and its subjects; false when it does not exist.
 bool JetStreamConfig(int port, const std::string& stream, int64_t& duplicate_window_s, std::vector<std::string>& subjects);
 

@@ -383,6 +383,33 @@ TEST(BusSinkTlsTest, NatsOverTlsVerifiesTheServerCertificate) {
   EXPECT_NE(r.out.find(": sinks[0].nats.url: cannot connect to " + url), std::string::npos) << r.out;
 }
 
+// An existing stream is used as it is; check-config --connect warns when its duplicate window is
+// shorter than 2 minutes or its subjects do not take the sink's.
+TEST(BusSinkNatsStreamTest, CheckConfigConnectWarnsAboutAnExistingStreamThatWeakensTheGuarantee) {
+  const std::string dir = testing::MakeTempDir("bus-e2e-stream");
+  auto server = BusServer::Start(Kind::kNats, dir);
+  ASSERT_TRUE(server);
+  ASSERT_TRUE(JetStreamCreate(server->port(), "THEIRS", "other.>", 30));
+  const std::string config = dir + "/alipay-msgd.yaml";
+  const std::string yaml = std::string("alipay:\n  app-id: \"") + kApp + "\"\n  server-host: \"127.0.0.1:1\"\n  ssl: false\n"
+                           "  app-private-key-path: " + Keys().app_private_key + "\n  alipay-public-key-path: " +
+                           Keys().alipay_public_key + "\ninbox:\n  path: " + dir + "/inbox.db\nsinks:\n  - match: \"*\"\n"
+                           "    nats:\n      url: " + server->url() + "\n      subject: \"alipay.{app_id}.{msg_api}\"\n"
+                           "      stream: THEIRS\n";
+  WriteFile(config, yaml);
+  auto r = testing::RunProcess({testing::BinDir() + "/alipay-msg", "check-config", "--connect", config});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;  // warnings, not errors
+  const std::string at = "warning: " + config + ":" + std::to_string(Lines(yaml).size()) + ": sinks[0].nats.stream: ";
+  EXPECT_NE(r.out.find(at + "stream THEIRS exists with a duplicate window of 30 s"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(at + "stream THEIRS exists, but none of its subjects is alipay.>"), std::string::npos) << r.out;
+  // The stream the sink creates itself draws no warning.
+  WriteFile(config, yaml.substr(0, yaml.rfind("THEIRS")) + "OURS\n");
+  r = testing::RunProcess({testing::BinDir() + "/alipay-msg", "check-config", "--connect", config});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  r = testing::RunProcess({testing::BinDir() + "/alipay-msg", "check-config", "--connect", config});  // now it exists
+  EXPECT_EQ(r.out.find("warning:"), std::string::npos) << r.out;
+}
+
 INSTANTIATE_TEST_SUITE_P(Sinks, BusSinkE2ETest, ::testing::Values(Kind::kRedis, Kind::kNats),
                          [](const ::testing::TestParamInfo<Kind>& info) {
                            return info.param == Kind::kRedis ? std::string("Redis") : std::string("Nats");
