@@ -277,6 +277,26 @@ TEST_P(BusSinkE2ETest, ServerDownFiveSecondsMidStreamNothingLostNothingDoubled) 
   }
 }
 
+// maxlen: the script's XADD trims the stream (exact "=N" here; "~N" trims by whole nodes), and the
+// markers still keep every message once.
+class RedisSinkE2ETest : public BusSinkE2ETest {};
+
+TEST_P(RedisSinkE2ETest, MaxlenTrimsTheStream) {
+  server_ = BusServer::Start(kind(), dir_);
+  ASSERT_TRUE(server_);
+  sim_ = SimProcess::Start(dir_, clienttest::SimArgsForApp(Keys(), kApp, false, nullptr));
+  ASSERT_TRUE(sim_);
+  config_ = WriteConfig(AppYaml(sim_->listen()) + CommonYaml() + SinkYaml(server_->url(), "      maxlen: 10\n"));
+  daemon_ = StartDaemon();
+  ASSERT_TRUE(daemon_);
+  Post(40);
+  ASSERT_TRUE(AwaitAllDone(40, seconds(30)));
+  EXPECT_EQ(RedisStreamLength(server_->port(), kRedisStream), 10);
+  EXPECT_EQ(RedisKeyCount(server_->port(), "alipay-msg:seen:*"), 40u);
+  EXPECT_EQ(daemon_->Metric(SinkMetric("retry")), 0);
+  EXPECT_EQ(daemon_->Stop(), 0) << daemon_->Log();
+}
+
 // `check-config --connect`: unreachable server, wrong password, no password; each error names the
 // config line, the sink and the key, and never the password. Then the daemon with the wrong one.
 TEST_P(BusSinkE2ETest, CheckConfigConnectNamesTheSinkAndKeyOfBadSettings) {
@@ -414,6 +434,8 @@ INSTANTIATE_TEST_SUITE_P(Sinks, BusSinkE2ETest, ::testing::Values(Kind::kRedis, 
                          [](const ::testing::TestParamInfo<Kind>& info) {
                            return info.param == Kind::kRedis ? std::string("Redis") : std::string("Nats");
                          });
+INSTANTIATE_TEST_SUITE_P(Sinks, RedisSinkE2ETest, ::testing::Values(Kind::kRedis),
+                         [](const ::testing::TestParamInfo<Kind>&) { return std::string("Redis"); });
 
 }  // namespace
 }  // namespace alipaymsg::daemontest
