@@ -11,6 +11,7 @@
 
 #include "alipaymsg/client.h"  // AckMode
 #include "alipaymsg/credentials.h"
+#include "alipaymsg/listener_limits.h"
 #include "alipaymsg/status.h"
 
 namespace alipaymsg {
@@ -32,6 +33,9 @@ struct AppConfig {
   // Where each key/cert path setting was given ("app-private-key-path" -> config.yaml:6,
   // alipay.app-private-key-path), for errors found only when the files are loaded.
   std::map<std::string, ConfigSource> sources;
+  // Base64 AES key (Spring alipay.encrypt-key) for notifications with encrypt_type=AES; empty: such
+  // notifications are answered fail. A secret: never logged.
+  std::string encrypt_key;
   bool cert_mode() const { return !credentials.app_cert_path.empty(); }
 };
 
@@ -87,6 +91,18 @@ struct HeartbeatConfig {
   int pong_timeout_ms = 10000;
 };
 
+// The HTTP(S) notification endpoint (`notify:`): Alipay POSTs signed forms here; they go into the
+// same inbox, dispatcher and sinks as the long connection's messages (channel "http").
+struct NotifyConfig {
+  bool enabled = false;  // a listen address was given
+  std::string host;
+  int port = 0;
+  std::vector<std::string> paths = {"/alipay/notify"};
+  std::string cert_file, key_file;  // both: HTTPS (absolute)
+  ListenerLimits limits;            // 64 KiB bodies, 10 s header/body timeouts, 1024 connections
+  int line = 0;                     // of the notify: key (0: environment)
+};
+
 struct LogConfig {
   std::string level = "info";   // trace, debug, info, warn, error, off
   std::string format = "text";  // text or json
@@ -104,6 +120,7 @@ struct DaemonConfig {
   HeartbeatConfig heartbeat;
   std::string admin_host;           // empty = no admin server
   int admin_port = 0;
+  NotifyConfig notify;
   LogConfig log;
   int shutdown_timeout_ms = 10000;  // SIGTERM: drain at most this long
   std::vector<std::string> warnings;  // "config.yaml:12: alpay: unknown key (did you mean alipay?)"

@@ -34,4 +34,9 @@ struct VerifiedNotification {
 // the used value could differ.
 Result<VerifiedNotification> VerifyNotification(std::string_view form_body, const NotifyKeys& keys);
 
+// Cert mode: every certificate in a PEM file (the Alipay public-key certificate, possibly with its
+// successor during a rotation) by SN, with its public key; certificates whose key cannot verify
+// (e.g. a CA with an unsupported key) are skipped. An error when none is usable.
+Result<std::map<std::string, PublicKey>> LoadAlipayCertKeys(const std::string& pem_path);
+
 }  // namespace alipaymsg

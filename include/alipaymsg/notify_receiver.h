@@ -7,6 +7,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -14,6 +15,7 @@
 
 #include "alipaymsg/crypto.h"
 #include "alipaymsg/inbox.h"
+#include "alipaymsg/listener_limits.h"
 #include "alipaymsg/status.h"
 
 namespace alipaymsg {
@@ -32,6 +34,25 @@ struct NotifyCounters {
   std::atomic<int64_t> duplicates{0};
   std::atomic<int64_t> rejected{0};      // failed verification, unknown app, undecryptable
   std::atomic<int64_t> store_failed{0};  // inbox error: answered "fail", Alipay redelivers
+};
+
+// How one notification ended, for metrics by app and outcome.
+enum class NotifyOutcome {
+  kNew,            // committed: answered success, dispatched
+  kDuplicate,      // already in the inbox: answered success, not dispatched again
+  kMalformed,      // not a form, raw control characters, no notify_id: 400
+  kUnknownApp,     // app_id not configured: fail
+  kUnknownCertSn,  // alipay_cert_sn names no configured Alipay certificate: fail
+  kBadSignature,   // does not verify: fail
+  kUndecryptable,  // encrypt_type=AES without a key, or it does not decrypt: fail
+  kStoreFailed,    // the inbox could not commit: fail (Alipay redelivers)
+};
+std::string_view ToString(NotifyOutcome outcome);  // "new", "duplicate", "malformed", ...
+
+struct NotifyOutcomeCount {
+  std::string app_id;  // a configured app, or "unknown"
+  NotifyOutcome outcome;
+  int64_t count = 0;
 };
 
 // Transport-independent core: the HTTP server feeds it bodies, tests call it directly.
@@ -55,22 +76,51 @@ class NotifyReceiver {
   Answer Handle(std::string_view form_body);  // blocking convenience
 
   const NotifyCounters& counters() const { return counters_; }
+  // Every (app, outcome) seen so far. An app_id that is not configured counts as "unknown", so a
+  // hostile sender cannot grow this.
+  std::vector<NotifyOutcomeCount> CountsByApp() const;
+
+  // Called for every rejected notification (after the audit record), e.g. to log it. The reason
+  // names the cause (for an unknown alipay_cert_sn: which certificate to download); it holds no
+  // secret. Set before the first HandleAsync.
+  using RejectObserver = std::function<void(const RejectedMessage&, NotifyOutcome)>;
+  void set_on_rejected(RejectObserver observer) { on_rejected_ = std::move(observer); }
 
  private:
+  void Count(const std::string& app_id, NotifyOutcome outcome);
+
   Inbox& inbox_;
   std::vector<NotifyApp> apps_;
   std::function<int64_t()> now_ms_;
   std::function<void()> on_new_;
+  RejectObserver on_rejected_;
   NotifyCounters counters_;
+  mutable std::mutex counts_mu_;
+  std::map<std::pair<std::string, NotifyOutcome>, int64_t> counts_;
+};
+
+struct NotifyServerOptions {
+  std::string listen = "127.0.0.1:0";        // HOST:PORT; port 0 picks one
+  std::vector<std::string> paths;            // accepted request paths; empty: any path
+  std::string cert_file, key_file;           // both set: HTTPS
+  ListenerLimits limits;                     // 64 KiB bodies (413 from the header), timeouts, cap
 };
 
 // Serves POST requests on `listen` ("HOST:PORT"; port 0 picks one) and hands their bodies to the
-// receiver. Runs its own thread.
+// receiver; other methods 405, other paths 404. Runs its own thread; destroy it before the receiver
+// (it waits for answers still pending in the inbox).
 class NotifyServer {
  public:
+  struct Stats {
+    bool listening = false;
+    int64_t active = 0, accepted = 0, evicted = 0, refused = 0, timed_out = 0, too_large = 0, bad_requests = 0,
+            requests = 0;
+  };
+  static Result<std::unique_ptr<NotifyServer>> Start(const NotifyServerOptions& options, NotifyReceiver& receiver);
   static Result<std::unique_ptr<NotifyServer>> Start(const std::string& listen, NotifyReceiver& receiver);
   virtual ~NotifyServer() = default;
   virtual uint16_t port() const = 0;
+  virtual Stats stats() const = 0;
   virtual void Stop() = 0;
 };
 

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "alipaymsg/listener_limits.h"
 #include "alipaymsg/status.h"
 #include "daemon/sinks.h"
 
@@ -37,6 +38,22 @@ struct AppMetrics {
   double latency_sum_s = 0;
 };
 
+// One HTTP listener of the daemon (admin, notify), for /readyz and /metrics.
+struct ListenerMetrics {
+  std::string name;     // "admin", "notify"
+  std::string address;  // "127.0.0.1:8080"
+  bool listening = false;
+  int64_t active = 0, accepted = 0, evicted = 0, refused = 0, timed_out = 0, too_large = 0, bad_requests = 0,
+          requests = 0;
+};
+
+// HTTP notifications handled, by app and outcome ("new", "duplicate", "bad_signature", ...).
+struct NotifyOutcomeMetric {
+  std::string app_id;
+  std::string outcome;
+  int64_t count = 0;
+};
+
 struct MetricsSnapshot {
   std::vector<AppMetrics> apps;
   // Inbox depth by state.
@@ -45,27 +62,37 @@ struct MetricsSnapshot {
   // Dispatch outcomes as recorded in the inbox (done, retry, dead, unhandled).
   int64_t dispatch_done = 0, dispatch_retry = 0, dispatch_dead = 0, dispatch_unhandled = 0;
   std::vector<SinkCounters> sinks;
+  std::vector<ListenerMetrics> listeners;
+  std::vector<NotifyOutcomeMetric> notifications;
 };
 
 // Prometheus text exposition format 0.0.4.
 std::string RenderPrometheus(const MetricsSnapshot& snapshot);
-// {"ready":bool,"apps":[{"app_id","state","connected","last_error","reconnects"}]}; ready when every
-// app is connected (and there is at least one).
-std::string RenderReadiness(const std::vector<AppHealth>& apps, bool& ready);
+// {"ready":bool,"apps":[{"app_id","state","connected","last_error","reconnects"}],
+// "listeners":[{"name","address","listening"}]}; ready when every app is connected (and there is at
+// least one) and every listener (the notification endpoint) is listening.
+std::string RenderReadiness(const std::vector<AppHealth>& apps, bool& ready,
+                            const std::vector<ListenerMetrics>& listeners = {});
 
 class AdminServer {
  public:
   struct Callbacks {
     std::function<std::vector<AppHealth>()> health;
     std::function<MetricsSnapshot()> metrics;
+    std::function<std::vector<ListenerMetrics>()> listeners;  // other listeners, for /readyz
   };
+  // Nothing but GETs is expected: a tiny body limit, short timeouts and a small connection cap, so
+  // that a flood of large POSTs costs little memory and /healthz keeps answering.
+  static ListenerLimits DefaultLimits();
   // Listens on host:port (port 0: any free port) and serves on its own thread.
-  static Result<std::unique_ptr<AdminServer>> Start(const std::string& host, int port, Callbacks callbacks);
+  static Result<std::unique_ptr<AdminServer>> Start(const std::string& host, int port, Callbacks callbacks,
+                                                    const ListenerLimits& limits = DefaultLimits());
   ~AdminServer();
   AdminServer(const AdminServer&) = delete;
   AdminServer& operator=(const AdminServer&) = delete;
 
   int port() const;
+  ListenerMetrics Metrics() const;  // the admin listener's own counters
   void Stop();  // idempotent
 
   class Impl;

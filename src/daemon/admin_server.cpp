@@ -1,141 +1,110 @@
-// The admin HTTP server (Beast): one io_context thread, one short session per connection.
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#include <thread>
-
+// The admin HTTP server: routes /healthz, /readyz, /metrics on the shared bounded listener.
 #include "daemon/admin.h"
+#include "http/listener.h"
 
 namespace alipaymsg::daemon {
-namespace {
-
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
-using tcp = asio::ip::tcp;
-
-}  // namespace
 
 class AdminServer::Impl {
  public:
-  Impl(Callbacks callbacks) : callbacks_(std::move(callbacks)), acceptor_(io_) {}
+  explicit Impl(Callbacks callbacks) : callbacks_(std::move(callbacks)) {}
 
-  Status Listen(const std::string& host, int port) {
-    beast::error_code ec;
-    asio::ip::address address = asio::ip::make_address(host == "localhost" ? "127.0.0.1" : host, ec);
-    if (ec) return InvalidArgument("admin listen address \"" + host + "\": " + ec.message());
-    tcp::endpoint endpoint(address, static_cast<unsigned short>(port));
-    acceptor_.open(endpoint.protocol(), ec);
-    if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
-    if (!ec) acceptor_.bind(endpoint, ec);
-    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-    if (ec) return IoError("admin listen on " + host + ":" + std::to_string(port) + ": " + ec.message());
-    port_ = acceptor_.local_endpoint().port();
-    Accept();
-    thread_ = std::thread([this] { io_.run(); });
+  Status Listen(const std::string& host, int port, const ListenerLimits& limits) {
+    http::ListenerOptions options;
+    options.name = "admin";
+    options.host = host;
+    options.port = port;
+    options.limits = limits;
+    options.server_header = "alipay-msgd";
+    auto listener = http::Listener::Start(options, [this](http::Request request, http::Respond respond) {
+      respond(Route(request));
+    });
+    if (!listener.ok()) return listener.status();
+    listener_ = std::move(*listener);
+    address_ = host + ":" + std::to_string(listener_->port());
     return Status::Ok();
   }
 
   void Stop() {
-    if (!thread_.joinable()) return;
-    asio::post(io_, [this] {
-      beast::error_code ignored;
-      acceptor_.close(ignored);
-      io_.stop();
-    });
-    thread_.join();
+    if (listener_) listener_->Stop();
   }
+  int port() const { return listener_ ? listener_->port() : 0; }
 
-  int port() const { return port_; }
+  ListenerMetrics Metrics() const {
+    ListenerMetrics m;
+    m.name = "admin";
+    m.address = address_;
+    if (!listener_) return m;
+    const http::ListenerStats s = listener_->Stats();
+    m.listening = listener_->listening();
+    m.active = s.active;
+    m.accepted = s.accepted;
+    m.evicted = s.evicted;
+    m.refused = s.refused;
+    m.timed_out = s.timed_out;
+    m.too_large = s.too_large;
+    m.bad_requests = s.bad_requests;
+    m.requests = s.requests;
+    return m;
+  }
 
  private:
-  struct Session {
-    explicit Session(tcp::socket s) : stream(std::move(s)) {}
-    beast::tcp_stream stream;
-    beast::flat_buffer buffer;
-    http::request<http::string_body> request;
-    http::response<http::string_body> response;
-  };
-
-  void Accept() {
-    acceptor_.async_accept([this](beast::error_code ec, tcp::socket socket) {
-      if (ec) {
-        if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
-      } else {
-        Serve(std::make_shared<Session>(std::move(socket)));
-      }
-      Accept();
-    });
-  }
-
-  void Serve(std::shared_ptr<Session> s) {
-    s->stream.expires_after(std::chrono::seconds(10));
-    http::async_read(s->stream, s->buffer, s->request, [this, s](beast::error_code ec, size_t) {
-      if (ec) return;
-      Respond(*s);
-      http::async_write(s->stream, s->response, [s](beast::error_code, size_t) {
-        beast::error_code ignored;
-        s->stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
-      });
-    });
-  }
-
-  void Respond(Session& s) {
-    auto& res = s.response;
-    res.version(s.request.version());
-    res.keep_alive(false);
-    res.set(http::field::server, "alipay-msgd");
-    std::string target(s.request.target());
-    if (size_t q = target.find('?'); q != std::string::npos) target.resize(q);
-    if (s.request.method() != http::verb::get && s.request.method() != http::verb::head) {
-      res.result(http::status::method_not_allowed);
-      res.set(http::field::allow, "GET, HEAD");
-      res.body() = "GET only\n";
-    } else if (target == "/healthz") {
-      res.result(http::status::ok);
-      res.set(http::field::content_type, "text/plain");
-      res.body() = "ok\n";
-    } else if (target == "/readyz") {
+  http::Response Route(const http::Request& request) {
+    http::Response res;
+    const bool head = request.method == "HEAD";
+    if (request.method != "GET" && !head) {
+      res.status = 405;
+      res.headers.emplace_back("Allow", "GET, HEAD");
+      res.body = "GET only\n";
+    } else if (request.path == "/healthz") {
+      res.body = "ok\n";
+    } else if (request.path == "/readyz") {
       bool ready = false;
       std::vector<AppHealth> apps = callbacks_.health ? callbacks_.health() : std::vector<AppHealth>{};
-      res.body() = RenderReadiness(apps, ready) + "\n";
-      res.result(ready ? http::status::ok : http::status::service_unavailable);
-      res.set(http::field::content_type, "application/json");
-    } else if (target == "/metrics") {
-      res.result(http::status::ok);
-      res.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
-      res.body() = RenderPrometheus(callbacks_.metrics ? callbacks_.metrics() : MetricsSnapshot{});
+      std::vector<ListenerMetrics> listeners =
+          callbacks_.listeners ? callbacks_.listeners() : std::vector<ListenerMetrics>{};
+      res.body = RenderReadiness(apps, ready, listeners) + "\n";
+      res.status = ready ? 200 : 503;
+      res.content_type = "application/json";
+    } else if (request.path == "/metrics") {
+      res.content_type = "text/plain; version=0.0.4; charset=utf-8";
+      MetricsSnapshot snapshot = callbacks_.metrics ? callbacks_.metrics() : MetricsSnapshot{};
+      snapshot.listeners.insert(snapshot.listeners.begin(), Metrics());
+      res.body = RenderPrometheus(snapshot);
     } else {
-      res.result(http::status::not_found);
-      res.set(http::field::content_type, "text/plain");
-      res.body() = "not found; try /healthz, /readyz, /metrics\n";
+      res.status = 404;
+      res.body = "not found; try /healthz, /readyz, /metrics\n";
     }
-    if (s.request.method() == http::verb::head) {
-      res.content_length(res.body().size());
-      res.body().clear();
-    } else {
-      res.prepare_payload();
-    }
+    res.omit_body = head;
+    return res;
   }
 
   Callbacks callbacks_;
-  asio::io_context io_;
-  tcp::acceptor acceptor_;
-  std::thread thread_;
-  int port_ = 0;
+  std::unique_ptr<http::Listener> listener_;
+  std::string address_;
 };
 
-Result<std::unique_ptr<AdminServer>> AdminServer::Start(const std::string& host, int port, Callbacks callbacks) {
+ListenerLimits AdminServer::DefaultLimits() {
+  ListenerLimits limits;
+  limits.max_body_bytes = 1024;
+  limits.max_header_bytes = 8 * 1024;
+  limits.header_timeout_ms = 5000;
+  limits.body_timeout_ms = 5000;
+  limits.idle_timeout_ms = 5000;
+  limits.max_connections = 64;
+  return limits;
+}
+
+Result<std::unique_ptr<AdminServer>> AdminServer::Start(const std::string& host, int port, Callbacks callbacks,
+                                                        const ListenerLimits& limits) {
   auto impl = std::make_unique<Impl>(std::move(callbacks));
-  ALIPAYMSG_RETURN_IF_ERROR(impl->Listen(host, port));
+  ALIPAYMSG_RETURN_IF_ERROR(impl->Listen(host, port, limits));
   return std::unique_ptr<AdminServer>(new AdminServer(std::move(impl)));
 }
 
 AdminServer::AdminServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 AdminServer::~AdminServer() { Stop(); }
 int AdminServer::port() const { return impl_->port(); }
+ListenerMetrics AdminServer::Metrics() const { return impl_->Metrics(); }
 void AdminServer::Stop() { impl_->Stop(); }
 
 }  // namespace alipaymsg::daemon

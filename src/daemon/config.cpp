@@ -75,6 +75,7 @@ constexpr GlobalEnvKey kGlobalEnv[] = {
     {"ALIPAY_HEARTBEAT_PING_INTERVAL_MS", "heartbeatpingintervalms"},
     {"ALIPAY_HEARTBEAT_PONG_TIMEOUT_MS", "heartbeatpongtimeoutms"},
     {"ALIPAY_SHUTDOWN_TIMEOUT_MS", "shutdowntimeoutms"},
+    {"ALIPAY_NOTIFY_LISTEN", "notifylisten"},
 };
 
 std::string EnvNameOf(const std::string& canonical) {

@@ -16,6 +16,9 @@
 
 namespace alipaymsg::daemon {
 
+// Base64 of 16, 24 or 32 bytes (an AES key as the Alipay console shows it).
+bool LooksLikeAesKey(std::string_view text);
+
 class ConfigParser {
  public:
   ConfigParser(std::string file, const Environment& env);
@@ -61,6 +64,9 @@ class ConfigParser {
   void ApplyEnvironment();
   void ApplyGlobal(const std::string& normalized, const Value& v, DaemonConfig& config);
   void ValidateApp(const RawApp& raw, DaemonConfig& config);
+  // host:port (admin.listen, notify.listen): false after an error naming the value.
+  bool ParseListen(const Value& v, std::string& host, int& port);
+  void FinishNotify(DaemonConfig& config);
 
   std::string file_;
   std::filesystem::path base_dir_;
@@ -71,6 +77,8 @@ class ConfigParser {
   // Global settings by normalized "section + key" ("inboxpath", "retrymaxattempts"): the YAML's,
   // then the environment's on top.
   std::map<std::string, Value> globals_;
+  std::vector<Value> notify_paths_;  // notify.path: one or a list
+  int notify_line_ = 0;
 };
 
 }  // namespace alipaymsg::daemon

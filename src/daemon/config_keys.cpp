@@ -77,6 +77,7 @@ const std::vector<KeySpec>& AppKeys() {
       Spec("app-cert-public-key-path", {"appcertpath"}),
       Spec("alipay-cert-public-key-path", {"alipaycertpath"}),
       Spec("alipay-root-cert-path", {"rootcertpath"}),
+      Spec("encrypt-key", {"aeskey"}),
   };
   return keys;
 }
@@ -84,7 +85,7 @@ const std::vector<KeySpec>& AppKeys() {
 bool IsIgnoredSpringKey(std::string_view normalized) {
   static const std::vector<std::string> ignored = {
       "serverurl", "gatewayurl", "gateway", "notifyurl", "returnurl", "format",
-      "encryptkey", "encrypttype", "proxyhost", "proxyport"};
+      "encrypttype", "proxyhost", "proxyport"};
   return std::find(ignored.begin(), ignored.end(), normalized) != ignored.end();
 }
 

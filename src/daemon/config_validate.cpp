@@ -23,7 +23,7 @@ const std::vector<KeySpec>& TopKeys() {
   static const std::vector<KeySpec> keys = {
       Key("alipay"), Key("apps"),  Key("inbox"), Key("ack"),      Key("sinks"),
       Key("admin"),  Key("log"),   Key("retry"), Key("dispatch"), Key("heartbeat"),
-      Key("shutdown-timeout-ms")};
+      Key("shutdown-timeout-ms"), Key("notify")};
   return keys;
 }
 const std::vector<KeySpec>& SinkKeys() {
@@ -44,6 +44,9 @@ const std::vector<KeySpec>& SectionKeys(const std::string& section) {
       {"retry", {Key("max-attempts"), Key("initial-backoff-ms"), Key("max-backoff-ms")}},
       {"dispatch", {Key("concurrency")}},
       {"heartbeat", {Key("ping-interval-ms"), Key("pong-timeout-ms")}},
+      {"notify", {Key("listen"), Key("path"), Key("cert-file"), Key("key-file"), Key("encrypt-key"),
+                  Key("max-body-bytes"), Key("header-timeout-ms"), Key("body-timeout-ms"), Key("idle-timeout-ms"),
+                  Key("max-connections")}},
   };
   return sections.at(section);
 }
@@ -104,6 +107,7 @@ Result<DaemonConfig> ConfigParser::Run(std::string_view yaml) {
                       "or an apps: list, or set ALIPAY_APP_ID and the ALIPAY_*_PATH variables");
   }
   for (const RawApp& raw : apps_) ValidateApp(raw, config);
+  FinishNotify(config);
   std::map<std::string, std::string> seen_ids;
   for (const AppConfig& app : config.apps) {
     auto [it, inserted] = seen_ids.emplace(app.credentials.app_id, app.key_name);
@@ -171,8 +175,10 @@ void ConfigParser::ParseTop(const YAML::Node& root, DaemonConfig& config) {
     } else if (key == "ack" || key == "shutdown-timeout-ms") {
       if (auto value = Scalar(k, v, name)) globals_[NormalizeKey(key)] = *value;
     } else {
+      if (key == "notify") notify_line_ = k.Mark().line + 1;
       ParseSection(k, v, name, SectionKeys(key), [&](const std::string& sub, const Value& value) {
-        globals_[NormalizeKey(key) + NormalizeKey(sub)] = value;
+        if (key == "notify" && sub == "path") notify_paths_.push_back(value);
+        else globals_[NormalizeKey(key) + NormalizeKey(sub)] = value;
       });
     }
   });
@@ -186,11 +192,12 @@ void ConfigParser::ParseTop(const YAML::Node& root, DaemonConfig& config) {
   }
 }
 
-// A section map (inbox, admin, log, retry, dispatch, heartbeat); `inbox: PATH` and `admin: HOST:PORT` shorthand.
+// A section map (inbox, admin, log, retry, dispatch, heartbeat, notify); `inbox: PATH`, `admin: HOST:PORT`
+// and `notify: HOST:PORT` shorthand; notify.path may be a list.
 void ConfigParser::ParseSection(const YAML::Node& key, const YAML::Node& value, const std::string& name,
                                 const std::vector<KeySpec>& specs,
                                 const std::function<void(const std::string&, const Value&)>& on) {
-  if (value.IsScalar() && (name == "inbox" || name == "admin")) {
+  if (value.IsScalar() && (name == "inbox" || name == "admin" || name == "notify")) {
     on(specs[0].canonical, Value{value.Scalar(), Where(key), name, false});
     return;
   }
@@ -204,6 +211,13 @@ void ConfigParser::ParseSection(const YAML::Node& key, const YAML::Node& value, 
     const KeySpec* spec = FindKey(specs, k.Scalar());
     if (!spec) {
       warnings_.push_back(Where(k) + ": " + key_name + ": unknown key, ignored" + DidYouMean(specs, k.Scalar()));
+      return;
+    }
+    if (name == "notify" && spec->canonical == "path" && v.IsSequence()) {
+      if (v.size() == 0) errors_.push_back(Where(k) + ": " + key_name + ": is an empty list");
+      for (const YAML::Node& item : v) {
+        if (auto scalar = Scalar(k, item, key_name)) on(spec->canonical, *scalar);
+      }
       return;
     }
     if (auto scalar = Scalar(k, v, key_name)) on(spec->canonical, *scalar);
@@ -220,24 +234,27 @@ void ConfigParser::ApplyGlobal(const std::string& name, const Value& v, DaemonCo
     else if (mode == "afterhandle") config.ack = AckMode::kAfterHandle;
     else Error(v, Quote(v.text) + " is not one of after-store, after-handle");
   } else if (name == "adminlisten") {
-    std::string why;
-    size_t colon = v.text.rfind(':');
-    int port = -1;
-    if (colon == std::string::npos || colon == 0) {
-      Error(v, Quote(v.text) + " is not host:port (e.g. 127.0.0.1:9464)");
-      return;
-    }
-    Value port_value{v.text.substr(colon + 1), v.where, v.key, v.from_env};
-    size_t errors_before = errors_.size();
-    if (auto p = Int(port_value, 0, 65535)) port = *p;
-    if (errors_.size() != errors_before) {
-      errors_.back() = v.where + ": " + v.key + ": " + Quote(v.text) + " has no valid port (0 to 65535)";
-      return;
-    }
-    std::string host = v.text.substr(0, colon);
-    if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-    config.admin_host = host;
-    config.admin_port = port;
+    std::string host;
+    int port = 0;
+    if (ParseListen(v, host, port)) config.admin_host = host, config.admin_port = port;
+  } else if (name == "notifylisten") {
+    if (ParseListen(v, config.notify.host, config.notify.port)) config.notify.enabled = true;
+  } else if (name == "notifycertfile") {
+    config.notify.cert_file = ExistingFile(v);
+  } else if (name == "notifykeyfile") {
+    config.notify.key_file = ExistingFile(v);
+  } else if (name == "notifyencryptkey") {
+    // Applied to the apps without their own in FinishNotify.
+  } else if (name == "notifymaxbodybytes") {
+    if (auto n = Int(v, 1024, 16 << 20)) config.notify.limits.max_body_bytes = static_cast<size_t>(*n);
+  } else if (name == "notifyheadertimeoutms") {
+    if (auto n = Int(v, 100, 600000)) config.notify.limits.header_timeout_ms = *n;
+  } else if (name == "notifybodytimeoutms") {
+    if (auto n = Int(v, 100, 600000)) config.notify.limits.body_timeout_ms = *n;
+  } else if (name == "notifyidletimeoutms") {
+    if (auto n = Int(v, 0, 600000)) config.notify.limits.idle_timeout_ms = *n;
+  } else if (name == "notifymaxconnections") {
+    if (auto n = Int(v, 1, 100000)) config.notify.limits.max_connections = *n;
   } else if (name == "loglevel") {
     static const std::set<std::string> levels = {"trace", "debug", "info", "warn", "error", "off"};
     std::string level = NormalizeKey(v.text);
@@ -521,6 +538,14 @@ void ConfigParser::ValidateApp(const RawApp& raw, DaemonConfig& config) {
     c.app_cert_path = ExistingFile(*get("app-cert-public-key-path"));
     c.alipay_cert_path = ExistingFile(*get("alipay-cert-public-key-path"));
     c.root_cert_path = ExistingFile(*get("alipay-root-cert-path"));
+  }
+  if (const Value* v = get("encrypt-key")) {
+    if (!LooksLikeAesKey(v->text)) {
+      Error(*v, "is not an AES key: expected the base64 text of 16, 24 or 32 bytes (the key the Alipay "
+                "console shows under interface content encryption)");
+    } else {
+      app.encrypt_key = v->text;
+    }
   }
   for (const char* key : {"app-private-key-path", "alipay-public-key-path", "app-cert-public-key-path",
                           "alipay-cert-public-key-path", "alipay-root-cert-path"}) {

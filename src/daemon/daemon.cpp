@@ -2,6 +2,9 @@
 
 #include <cmath>
 #include <filesystem>
+#include <mutex>
+
+#include "alipaymsg/notify.h"
 
 namespace alipaymsg::daemon {
 namespace {
@@ -9,6 +12,38 @@ namespace {
 void Log(const Logger& logger, LogLevel level, const std::string& line) {
   if (logger) logger(level, line);
 }
+
+// A flood of forged notifications must not become a flood of log lines: at most kPerSecond lines a
+// second, then one line saying how many were left out.
+class RejectionLog {
+ public:
+  explicit RejectionLog(Logger logger) : logger_(std::move(logger)) {}
+  void Line(const std::string& line) {
+    const auto now = std::chrono::steady_clock::now();
+    std::lock_guard lock(mu_);
+    if (now - window_start_ >= std::chrono::seconds(1)) {
+      if (suppressed_ > 0) {
+        Log(logger_, LogLevel::kWarn, std::to_string(suppressed_) + " more rejected notifications not logged");
+      }
+      window_start_ = now;
+      in_window_ = 0;
+      suppressed_ = 0;
+    }
+    if (++in_window_ > kPerSecond) {
+      ++suppressed_;
+      return;
+    }
+    Log(logger_, LogLevel::kWarn, line);
+  }
+
+ private:
+  static constexpr int kPerSecond = 20;
+  Logger logger_;
+  std::mutex mu_;
+  std::chrono::steady_clock::time_point window_start_{};
+  int in_window_ = 0;
+  int64_t suppressed_ = 0;
+};
 
 }  // namespace
 
@@ -88,6 +123,8 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(const DaemonConfig& config, Logge
       });
     };
   }
+  if (config.notify.enabled) ALIPAYMSG_RETURN_IF_ERROR(d->BuildNotifyReceiver(credentials));
+
   auto client = Client::Create(std::move(options));
   if (!client.ok()) return client.status();
   d->client_ = std::move(*client);
@@ -104,14 +141,61 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(const DaemonConfig& config, Logge
   return d;
 }
 
+// Verification keys per app from the app blocks: key mode the Alipay public key; cert mode every
+// certificate of alipay-cert-public-key-path by SN (alipay_cert_sn picks one), the first as default.
+Status Daemon::BuildNotifyReceiver(const std::vector<std::shared_ptr<const Credentials>>& credentials) {
+  std::vector<NotifyApp> apps;
+  for (size_t i = 0; i < config_.apps.size(); ++i) {
+    const AppConfig& app = config_.apps[i];
+    NotifyApp a;
+    a.app_id = app.credentials.app_id;
+    a.alipay_public_key = credentials[i]->alipay_public_key();
+    if (app.cert_mode()) {
+      auto keys = LoadAlipayCertKeys(app.credentials.alipay_cert_path);
+      if (!keys.ok()) return keys.status().WithContext(app.key_name + ".alipay-cert-public-key-path");
+      a.alipay_keys_by_cert_sn = std::move(*keys);
+    }
+    a.aes_key_base64 = app.encrypt_key;
+    apps.push_back(std::move(a));
+  }
+  Dispatcher* dispatcher = dispatcher_.get();
+  notify_receiver_ = std::make_unique<NotifyReceiver>(*inbox_, std::move(apps), std::function<int64_t()>{},
+                                                      [dispatcher] { dispatcher->Notify(); });
+  auto log = std::make_shared<RejectionLog>(logger_);
+  notify_receiver_->set_on_rejected([log](const RejectedMessage& m, NotifyOutcome outcome) {
+    log->Line("notification rejected (" + std::string(ToString(outcome)) + ", answered fail, not dispatched): app_id=" +
+              m.app_id.substr(0, 64) + " notify_id=" + m.msg_id.substr(0, 64) + ": " + m.reason);
+  });
+  return Status::Ok();
+}
+
 Daemon::~Daemon() { Stop(); }
 
 Status Daemon::Start() {
   ALIPAYMSG_RETURN_IF_ERROR(dispatcher_->Start());
+  if (notify_receiver_) {
+    const NotifyConfig& n = config_.notify;
+    NotifyServerOptions options;
+    const bool v6 = n.host.find(':') != std::string::npos;
+    options.listen = (v6 ? "[" + n.host + "]" : n.host) + ":" + std::to_string(n.port);
+    options.paths = n.paths;
+    options.cert_file = n.cert_file;
+    options.key_file = n.key_file;
+    options.limits = n.limits;
+    auto server = NotifyServer::Start(options, *notify_receiver_);
+    if (!server.ok()) return server.status().WithContext("notify.listen");
+    notify_server_ = std::move(*server);
+    std::string paths;
+    for (const std::string& p : n.paths) paths += (paths.empty() ? "" : " ") + p;
+    Log(logger_, LogLevel::kInfo,
+        std::string("notify listener on ") + (n.cert_file.empty() ? "http" : "https") + "://" +
+            (v6 ? "[" + n.host + "]" : n.host) + ":" + std::to_string(notify_server_->port()) + " (" + paths + ")");
+  }
   if (!config_.admin_host.empty()) {
     AdminServer::Callbacks callbacks;
     callbacks.health = [this] { return Health(); };
     callbacks.metrics = [this] { return Metrics(); };
+    callbacks.listeners = [this] { return Listeners(); };
     auto admin = AdminServer::Start(config_.admin_host, config_.admin_port, std::move(callbacks));
     if (!admin.ok()) return admin.status();
     admin_ = std::move(*admin);
@@ -126,6 +210,7 @@ Status Daemon::Start() {
 void Daemon::Stop() {
   if (stopped_) return;
   stopped_ = true;
+  if (notify_server_) notify_server_->Stop();  // no new notifications; those being stored finish below
   if (client_) client_->StopAndWait();  // in-flight CONSUMEs stored and acked first
   if (sinks_) sinks_->CancelAll();      // deliveries not yet started give up (retried next start)
   if (dispatcher_) dispatcher_->Stop();
@@ -179,7 +264,36 @@ MetricsSnapshot Daemon::Metrics() const {
   m.dispatch_dead = d.dead;
   m.dispatch_unhandled = d.unhandled;
   m.sinks = sinks_->Counters();
+  m.listeners = Listeners();
+  if (notify_receiver_) {
+    for (const NotifyOutcomeCount& c : notify_receiver_->CountsByApp()) {
+      m.notifications.push_back(NotifyOutcomeMetric{c.app_id, std::string(ToString(c.outcome)), c.count});
+    }
+  }
   return m;
+}
+
+std::vector<ListenerMetrics> Daemon::Listeners() const {
+  std::vector<ListenerMetrics> out;
+  if (!notify_receiver_) return out;
+  ListenerMetrics l;
+  l.name = "notify";
+  l.address = config_.notify.host + ":" + std::to_string(config_.notify.port);
+  if (notify_server_) {
+    const NotifyServer::Stats s = notify_server_->stats();
+    l.address = config_.notify.host + ":" + std::to_string(notify_server_->port());
+    l.listening = s.listening;
+    l.active = s.active;
+    l.accepted = s.accepted;
+    l.evicted = s.evicted;
+    l.refused = s.refused;
+    l.timed_out = s.timed_out;
+    l.too_large = s.too_large;
+    l.bad_requests = s.bad_requests;
+    l.requests = s.requests;
+  }
+  out.push_back(std::move(l));
+  return out;
 }
 
 }  // namespace alipaymsg::daemon

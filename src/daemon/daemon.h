@@ -8,6 +8,7 @@
 #include "alipaymsg/client.h"
 #include "alipaymsg/daemon_config.h"
 #include "alipaymsg/dispatcher.h"
+#include "alipaymsg/notify_receiver.h"
 #include "daemon/admin.h"
 #include "daemon/sinks.h"
 
@@ -27,10 +28,14 @@ class Daemon {
   void Stop();
 
   int admin_port() const { return admin_ ? admin_->port() : 0; }
+  int notify_port() const { return notify_server_ ? notify_server_->port() : 0; }
   std::vector<AppHealth> Health() const;
   MetricsSnapshot Metrics() const;
+  std::vector<ListenerMetrics> Listeners() const;  // the notification listener, when configured
 
  private:
+  Status BuildNotifyReceiver(const std::vector<std::shared_ptr<const Credentials>>& credentials);
+
   Daemon() = default;
   DaemonConfig config_;
   Logger logger_;
@@ -39,6 +44,9 @@ class Daemon {
   std::unique_ptr<Dispatcher> dispatcher_;
   std::unique_ptr<Client> client_;
   std::unique_ptr<AdminServer> admin_;
+  // After the inbox: destroyed before it (the server waits for answers pending in the inbox).
+  std::unique_ptr<NotifyReceiver> notify_receiver_;
+  std::unique_ptr<NotifyServer> notify_server_;
   bool stopped_ = false;
 };
 

@@ -136,10 +136,40 @@ std::string RenderPrometheus(const MetricsSnapshot& s) {
     w.Sample("alipaymsg_sink_delivery_seconds_sum", labels, c.latency_sum_s);
     w.Sample("alipaymsg_sink_delivery_seconds_count", labels, static_cast<double>(c.latency_count));
   }
+
+  if (!s.notifications.empty()) {
+    w.Family("alipaymsg_notifications_total", "counter",
+             "HTTP notifications by app and outcome (new, duplicate: answered success after the inbox commit; "
+             "the others answered fail or 400, audited, never dispatched). Unconfigured app_ids count as \"unknown\".");
+    for (const NotifyOutcomeMetric& n : s.notifications) {
+      w.Sample("alipaymsg_notifications_total",
+               "app_id=\"" + Label(n.app_id) + "\",outcome=\"" + Label(n.outcome) + "\"", static_cast<double>(n.count));
+    }
+  }
+  if (!s.listeners.empty()) {
+    w.Family("alipaymsg_http_connections", "gauge", "Connections open now, by listener.");
+    for (const ListenerMetrics& l : s.listeners) {
+      w.Sample("alipaymsg_http_connections", "listener=\"" + Label(l.name) + "\"", static_cast<double>(l.active));
+    }
+    w.Family("alipaymsg_http_connection_events_total", "counter",
+             "Listener events: accepted; evicted (a waiting connection closed to make room under the cap); "
+             "refused (every slot busy); timed_out; too_large (413/431); bad_request (400); request (handled).");
+    for (const ListenerMetrics& l : s.listeners) {
+      const std::pair<const char*, int64_t> events[] = {
+          {"accepted", l.accepted},   {"evicted", l.evicted},     {"refused", l.refused},
+          {"timed_out", l.timed_out}, {"too_large", l.too_large}, {"bad_request", l.bad_requests},
+          {"request", l.requests}};
+      for (const auto& [event, n] : events) {
+        w.Sample("alipaymsg_http_connection_events_total",
+                 "listener=\"" + Label(l.name) + "\",event=\"" + event + "\"", static_cast<double>(n));
+      }
+    }
+  }
   return w.str();
 }
 
-std::string RenderReadiness(const std::vector<AppHealth>& apps, bool& ready) {
+std::string RenderReadiness(const std::vector<AppHealth>& apps, bool& ready,
+                            const std::vector<ListenerMetrics>& listeners) {
   namespace json = boost::json;
   ready = !apps.empty();
   json::array list;
@@ -151,7 +181,17 @@ std::string RenderReadiness(const std::vector<AppHealth>& apps, bool& ready) {
                                 {"last_error", app.last_error},
                                 {"reconnects", app.reconnects}});
   }
-  return json::serialize(json::object{{"ready", ready}, {"apps", std::move(list)}});
+  json::object out{{"ready", false}, {"apps", std::move(list)}};
+  if (!listeners.empty()) {
+    json::array listening;
+    for (const ListenerMetrics& l : listeners) {
+      ready = ready && l.listening;
+      listening.push_back(json::object{{"name", l.name}, {"address", l.address}, {"listening", l.listening}});
+    }
+    out["listeners"] = std::move(listening);
+  }
+  out["ready"] = ready;
+  return json::serialize(out);
 }
 
 }  // namespace alipaymsg::daemon

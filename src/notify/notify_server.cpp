@@ -1,142 +1,97 @@
-// The HTTP listener for notifications: one session object per connection, reading requests and
-// answering each with what NotifyReceiver decided (after the inbox commit).
-#include <boost/asio.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-
-#include <memory>
-#include <thread>
+// The HTTP listener for notifications: the shared bounded listener (src/http) routing POSTs on the
+// configured paths to NotifyReceiver, answered after the inbox commit.
+#include <algorithm>
+#include <charconv>
 
 #include "alipaymsg/notify_receiver.h"
+#include "http/listener.h"
 
 namespace alipaymsg {
 namespace {
 
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
-using tcp = asio::ip::tcp;
-
-constexpr std::size_t kMaxBodyBytes = 1 << 20;  // notifications are a few KiB
-
-class NotifySession : public std::enable_shared_from_this<NotifySession> {
+class ListenerNotifyServer final : public NotifyServer {
  public:
-  NotifySession(tcp::socket socket, NotifyReceiver& receiver)
-      : stream_(std::move(socket)), receiver_(receiver) {}
+  ListenerNotifyServer(NotifyReceiver& receiver, std::vector<std::string> paths)
+      : receiver_(receiver), paths_(std::move(paths)) {}
 
-  void Start() { ReadRequest(); }
-
- private:
-  void ReadRequest() {
-    parser_.emplace();
-    parser_->body_limit(kMaxBodyBytes);
-    stream_.expires_after(std::chrono::seconds(30));
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, std::size_t) { self->OnRead(ec); });
-  }
-
-  void OnRead(beast::error_code ec) {
-    if (ec) return;  // closed, timed out or malformed: nothing to answer
-    request_ = parser_->release();
-    if (request_.method() != http::verb::post) {
-      return Respond(http::status::method_not_allowed, "POST the notification form here\n");
+  Status Listen(const NotifyServerOptions& options) {
+    const std::string& listen = options.listen;
+    const auto colon = listen.rfind(':');
+    if (colon == std::string::npos || colon == 0) {
+      return InvalidArgument("notify listen address \"" + listen + "\" is not HOST:PORT");
     }
-    receiver_.HandleAsync(request_.body(), [self = shared_from_this()](NotifyReceiver::Answer answer) {
-      // The answer may come from the inbox's thread: go back to the socket's executor.
-      asio::post(self->stream_.get_executor(), [self, answer = std::move(answer)] {
-        self->Respond(static_cast<http::status>(answer.http_status), answer.body);
-      });
+    int port = -1;
+    const char* first = listen.data() + colon + 1;
+    const char* last = listen.data() + listen.size();
+    auto [end, ec] = std::from_chars(first, last, port);
+    if (ec != std::errc() || end != last || port < 0 || port > 65535) {
+      return InvalidArgument("notify listen address \"" + listen + "\": bad port");
+    }
+    std::string host = listen.substr(0, colon);
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    http::ListenerOptions o;
+    o.name = "notify";
+    o.host = host;
+    o.port = port;
+    o.limits = options.limits;
+    o.cert_file = options.cert_file;
+    o.key_file = options.key_file;
+    o.server_header = "alipay-msg";
+    auto listener = http::Listener::Start(o, [this](http::Request request, http::Respond respond) {
+      Handle(std::move(request), std::move(respond));
     });
-  }
-
-  void Respond(http::status status, std::string body) {
-    auto response = std::make_shared<http::response<http::string_body>>(status, request_.version());
-    response->set(http::field::content_type, "text/plain;charset=UTF-8");
-    response->keep_alive(request_.keep_alive());
-    response->body() = std::move(body);
-    response->prepare_payload();
-    http::async_write(stream_, *response,
-                      [self = shared_from_this(), response](beast::error_code ec, std::size_t) {
-                        if (ec || !response->keep_alive()) {
-                          beast::error_code ignored;
-                          self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-                          return;
-                        }
-                        self->ReadRequest();
-                      });
-  }
-
-  beast::tcp_stream stream_;
-  beast::flat_buffer buffer_;
-  std::optional<http::request_parser<http::string_body>> parser_;
-  http::request<http::string_body> request_;
-  NotifyReceiver& receiver_;
-};
-
-class BeastNotifyServer final : public NotifyServer {
- public:
-  explicit BeastNotifyServer(NotifyReceiver& receiver) : acceptor_(io_), receiver_(receiver) {}
-  ~BeastNotifyServer() override { Stop(); }
-
-  Status Listen(const std::string& listen) {
-    auto colon = listen.rfind(':');
-    if (colon == std::string::npos) return InvalidArgument("notify listen address \"" + listen + "\" is not HOST:PORT");
-    boost::system::error_code ec;
-    auto address = asio::ip::make_address(listen.substr(0, colon), ec);
-    if (ec) return InvalidArgument("notify listen address \"" + listen + "\": bad host");
-    int port = 0;
-    try {
-      port = std::stoi(listen.substr(colon + 1));
-    } catch (...) {
-      port = -1;
-    }
-    if (port < 0 || port > 65535) return InvalidArgument("notify listen address \"" + listen + "\": bad port");
-    tcp::endpoint endpoint(address, static_cast<uint16_t>(port));
-    acceptor_.open(endpoint.protocol(), ec);
-    if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
-    if (!ec) acceptor_.bind(endpoint, ec);
-    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-    if (ec) return IoError("notify listen on " + listen + ": " + ec.message());
-    port_ = acceptor_.local_endpoint().port();
-    Accept();
-    thread_ = std::thread([this] { io_.run(); });
+    if (!listener.ok()) return listener.status();
+    listener_ = std::move(*listener);
     return Status::Ok();
   }
 
-  uint16_t port() const override { return port_; }
-
-  void Stop() override {
-    if (!thread_.joinable()) return;
-    asio::post(io_, [this] {
-      boost::system::error_code ignored;
-      acceptor_.close(ignored);
-      io_.stop();
-    });
-    thread_.join();
+  uint16_t port() const override { return static_cast<uint16_t>(listener_->port()); }
+  void Stop() override { listener_->Stop(); }
+  Stats stats() const override {
+    const http::ListenerStats s = listener_->Stats();
+    return Stats{listener_->listening(), s.active, s.accepted, s.evicted, s.refused, s.timed_out, s.too_large,
+                 s.bad_requests, s.requests};
   }
 
  private:
-  void Accept() {
-    acceptor_.async_accept([this](boost::system::error_code ec, tcp::socket socket) {
-      if (ec) return;  // acceptor closed
-      std::make_shared<NotifySession>(std::move(socket), receiver_)->Start();
-      Accept();
+  void Handle(http::Request request, http::Respond respond) {
+    auto plain = [&](int status, std::string body) {
+      http::Response r;
+      r.status = status;
+      r.content_type = "text/plain;charset=UTF-8";
+      r.body = std::move(body);
+      respond(std::move(r));
+    };
+    if (!paths_.empty() && std::find(paths_.begin(), paths_.end(), request.path) == paths_.end()) {
+      return plain(404, "no notification endpoint at " + request.path.substr(0, 200) + "\n");
+    }
+    if (request.method != "POST") return plain(405, "POST the notification form here\n");
+    receiver_.HandleAsync(request.body, [respond = std::move(respond)](NotifyReceiver::Answer answer) {
+      http::Response r;
+      r.status = answer.http_status;
+      r.content_type = "text/plain;charset=UTF-8";
+      r.body = std::move(answer.body);
+      respond(std::move(r));
     });
   }
 
-  asio::io_context io_;
-  tcp::acceptor acceptor_;
   NotifyReceiver& receiver_;
-  uint16_t port_ = 0;
-  std::thread thread_;
+  std::vector<std::string> paths_;
+  std::unique_ptr<http::Listener> listener_;
 };
 
 }  // namespace
 
-Result<std::unique_ptr<NotifyServer>> NotifyServer::Start(const std::string& listen, NotifyReceiver& receiver) {
-  auto server = std::make_unique<BeastNotifyServer>(receiver);
-  ALIPAYMSG_RETURN_IF_ERROR(server->Listen(listen));
+Result<std::unique_ptr<NotifyServer>> NotifyServer::Start(const NotifyServerOptions& options, NotifyReceiver& receiver) {
+  auto server = std::make_unique<ListenerNotifyServer>(receiver, options.paths);
+  ALIPAYMSG_RETURN_IF_ERROR(server->Listen(options));
   return std::unique_ptr<NotifyServer>(std::move(server));
+}
+
+Result<std::unique_ptr<NotifyServer>> NotifyServer::Start(const std::string& listen, NotifyReceiver& receiver) {
+  NotifyServerOptions options;
+  options.listen = listen;
+  return Start(options, receiver);
 }
 
 }  // namespace alipaymsg

@@ -6,6 +6,8 @@
 #include <set>
 
 #include "alipaymsg/notify.h"
+
+#include "alipaymsg/cert.h"
 #include "protocol/text_util.h"
 
 namespace alipaymsg {
@@ -150,6 +152,18 @@ Result<VerifiedNotification> VerifyNotification(std::string_view form_body, cons
   out.biz_content = get("biz_content");
   out.params = std::move(params);
   return out;
+}
+
+Result<std::map<std::string, PublicKey>> LoadAlipayCertKeys(const std::string& pem_path) {
+  auto certs = Certificate::LoadPemFile(pem_path);
+  if (!certs.ok()) return certs.status();
+  std::map<std::string, PublicKey> keys;
+  for (const auto& cert : *certs) {
+    auto key = cert.GetPublicKey();
+    if (key.ok()) keys.emplace(cert.Sn(), std::move(*key));
+  }
+  if (keys.empty()) return InvalidArgument(pem_path + ": no certificate with a usable public key");
+  return keys;
 }
 
 }  // namespace alipaymsg

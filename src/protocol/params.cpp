@@ -2,6 +2,7 @@
 #include "alipaymsg/params.h"
 
 #include <algorithm>
+#include <cstdio>
 
 #include "protocol/text_util.h"
 
@@ -122,6 +123,24 @@ std::string BuildQuery(const Params& params) {
 }
 
 Result<Params> FormDecode(std::string_view body) {
+  // A form is URL-encoded: a raw line break or other control character was added on the way (the
+  // newline `echo` appends, a log line pasted whole) and would otherwise surface as a signature
+  // failure far from its cause.
+  for (std::size_t i = 0; i < body.size(); ++i) {
+    const auto c = static_cast<unsigned char>(body[i]);
+    if (c < 0x20 || c == 0x7f) {
+      static const char* const kNames[] = {"NUL", "tab", "line feed", "carriage return"};
+      const char* name = c == 0 ? kNames[0] : c == '\t' ? kNames[1] : c == '\n' ? kNames[2] : c == '\r' ? kNames[3] : nullptr;
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "0x%02X", c);
+      return ParseError(std::string("raw control character ") + hex + (name ? std::string(" (") + name + ")" : "") +
+                        " at byte " + std::to_string(i) + " of " + std::to_string(body.size()) +
+                        ": a form body is URL-encoded and never holds raw line breaks or control characters" +
+                        (i + 1 == body.size() || (i + 2 == body.size() && c == '\r')
+                             ? " (a trailing newline added by echo or an editor?)"
+                             : ""));
+    }
+  }
   Params params;
   std::size_t pos = 0;
   while (pos <= body.size()) {

@@ -291,18 +291,29 @@ HttpAnswer Hub::AdminNotify(std::string_view body) {
   if (GetString(o, "app_id", &app_id) == nullptr) return JsonError(400, "notify needs \"app_id\"");
   const AppEntry* app = auth_.FindApp(app_id);
   if (app == nullptr) return JsonError(400, "unknown app_id '" + app_id + "'");
-  if (GetString(o, "msg_method", &msg_method) == nullptr) return JsonError(400, "notify needs \"msg_method\"");
+  // Two forms: the message service's (msg_method + biz_content) and the classic asynchronous trade
+  // notification (notify_type, e.g. trade_status_sync, with its fields as form parameters in "params").
+  std::string notify_type;
+  const bool classic = GetString(o, "notify_type", &notify_type) != nullptr;
+  if (classic && (o.if_contains("msg_method") || o.if_contains("biz_content"))) {
+    return JsonError(400, "\"notify_type\" (classic trade notification) takes its fields in \"params\", "
+                          "not \"msg_method\"/\"biz_content\"");
+  }
+  if (!classic && GetString(o, "msg_method", &msg_method) == nullptr) {
+    return JsonError(400, "notify needs \"msg_method\" (message service form) or \"notify_type\" (classic form)");
+  }
   std::string biz_content;
-  if (auto* v = o.if_contains("biz_content")) {
+  if (!classic) {
+    auto* v = o.if_contains("biz_content");
+    if (v == nullptr) return JsonError(400, "notify needs \"biz_content\" (object or string)");
     biz_content = v->is_string() ? std::string(v->as_string()) : json::serialize(*v);
-  } else {
-    return JsonError(400, "notify needs \"biz_content\" (object or string)");
   }
   std::string sign_type_name = GetString(o, "sign_type", &tmp) ? tmp : "RSA2";
   auto sign_type = ParseSignType(sign_type_name);
   if (!sign_type.ok() || *sign_type == SignType::kSm2) return JsonError(400, "sign_type must be RSA2 or RSA");
   Params params;
   if (GetString(o, "encrypt_key", &tmp) != nullptr) {
+    if (classic) return JsonError(400, "\"encrypt_key\" encrypts biz_content, which the classic form does not have");
     auto encrypted = AesEncrypt(tmp, biz_content);
     if (!encrypted.ok()) return JsonError(400, "encrypt_key: " + encrypted.status().message());
     biz_content = std::move(encrypted).value();
@@ -311,9 +322,14 @@ HttpAnswer Hub::AdminNotify(std::string_view body) {
   std::string notify_id = GetString(o, "notify_id", &tmp) ? tmp : RandomHex32(random_);
   if (notify_jobs_.count(notify_id) != 0) return JsonError(409, "notify_id " + notify_id + " already exists");
   params.emplace_back("app_id", app_id);
-  params.emplace_back("biz_content", biz_content);
   params.emplace_back("charset", "UTF-8");
-  params.emplace_back("msg_method", msg_method);
+  if (classic) {
+    params.emplace_back("notify_type", notify_type);
+    params.emplace_back("notify_time", GetString(o, "notify_time", &tmp) ? tmp : "2026-01-01 00:00:00");
+  } else {
+    params.emplace_back("biz_content", biz_content);
+    params.emplace_back("msg_method", msg_method);
+  }
   params.emplace_back("notify_id", notify_id);
   params.emplace_back("sign_type", sign_type_name);
   params.emplace_back("utc_timestamp", GetString(o, "utc_timestamp", &tmp) ? tmp : std::to_string(now()));

@@ -117,6 +117,33 @@ TEST(CliVerifyNotify, NodeSdkForms) {
   }
 }
 
+// As a new user tries it: the body in a shell variable, piped with echo (which adds a newline).
+TEST(CliVerifyNotify, BodyPipedWithEchoVerifies) {
+  const std::string form = Node("inputs/trade_v1style_rsa2.form");
+  const std::string key = Node("inputs/alipay_public.pem");
+  auto r = RunProcess({"/bin/sh", "-c", "body=$(cat '" + form + "'); echo \"$body\" | '" + Cli() +
+                                            "' verify-notify --alipay-public-key '" + key + "'"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(r.out, "valid\n");
+  // Exactly one trailing line break is dropped (\r\n too); a second one is reported as what it is.
+  std::string body = ReadFileOrFail(form);
+  while (!body.empty() && (body.back() == '\n' || body.back() == '\r')) body.pop_back();
+  r = RunCli({"verify-notify", "--alipay-public-key", key}, body + "\r\n");
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  r = RunCli({"verify-notify", "--alipay-public-key", key}, body + "\n\n");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.out.find("cannot parse the notification"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("raw control character 0x0A (line feed)"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("does not verify"), std::string::npos) << r.out;
+  // A raw line break inside the form: a parse error that says so, not a signature failure.
+  std::string inside = body;
+  inside.insert(inside.find('&') + 1, "\n");
+  r = RunCli({"verify-notify", "--alipay-public-key", key}, inside);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.out.find("raw control character"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("does not verify"), std::string::npos) << r.out;
+}
+
 TEST(CliVerifyNotify, CertMode) {
   std::string body = ReadFileOrFail(Node("inputs/trade_v1style_rsa2.form"));
   auto r = RunCli({"verify-notify", "--alipay-cert", Node("inputs/alipayCertPublicKey_RSA2_test.crt")}, body);

@@ -30,7 +30,7 @@ Reply Get(int port, const std::string& target, const std::string& method = "GET"
     close(fd);
     return reply;
   }
-  std::string req = method + " " + target + " HTTP/1.1\r\nHost: x\r\n\r\n";
+  std::string req = method + " " + target + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
   (void)!write(fd, req.data(), req.size());
   std::string raw;
   char buf[4096];

@@ -603,3 +603,95 @@ TEST_F(ConfigTest, EnvironmentVariableList) {
 
 }  // namespace
 }  // namespace alipaymsg
+
+// ---- notify: ----------------------------------------------------------------------------------
+
+namespace alipaymsg {
+namespace {
+
+const char* kNotifyApp = R"(alipay:
+  app-id: "2021000000000001"
+  sign-type: RSA2
+  app-private-key-path: keys/app_private.pem
+  alipay-public-key-path: keys/alipay_public.pem
+  encrypt-key: aGVsbG8tYWVzLWtleS0xNg==
+)";
+
+TEST_F(ConfigTest, NotifyDefaultsAndEveryKey) {
+  auto plain = Parse(std::string(kNotifyApp) + "notify: 0.0.0.0:8080\n");
+  ASSERT_TRUE(plain.ok()) << plain.status().ToString();
+  EXPECT_TRUE(plain->notify.enabled);
+  EXPECT_EQ(plain->notify.host, "0.0.0.0");
+  EXPECT_EQ(plain->notify.port, 8080);
+  EXPECT_EQ(plain->notify.paths, std::vector<std::string>{"/alipay/notify"});
+  EXPECT_EQ(plain->notify.limits.max_body_bytes, 64u * 1024);
+  EXPECT_EQ(plain->apps[0].encrypt_key, "aGVsbG8tYWVzLWtleS0xNg==");
+
+  auto full = Parse(std::string(kNotifyApp) + R"(notify:
+  listen: "[::1]:8443"
+  path: [/alipay/notify, /pay/callback]
+  cert-file: certs/sim-ca.pem
+  key-file: keys/app_private.pem
+  max-body-bytes: 32768
+  header-timeout-ms: 2000
+  body-timeout-ms: 3000
+  idle-timeout-ms: 0
+  max-connections: 50
+)");
+  ASSERT_TRUE(full.ok()) << full.status().ToString();
+  const NotifyConfig& n = full->notify;
+  EXPECT_EQ(n.host, "::1");
+  EXPECT_EQ(n.port, 8443);
+  EXPECT_EQ(n.paths, (std::vector<std::string>{"/alipay/notify", "/pay/callback"}));
+  EXPECT_EQ(n.cert_file, Abs("certs/sim-ca.pem"));
+  EXPECT_EQ(n.key_file, Abs("keys/app_private.pem"));
+  EXPECT_EQ(n.limits.max_body_bytes, 32768u);
+  EXPECT_EQ(n.limits.header_timeout_ms, 2000);
+  EXPECT_EQ(n.limits.body_timeout_ms, 3000);
+  EXPECT_EQ(n.limits.idle_timeout_ms, 0);
+  EXPECT_EQ(n.limits.max_connections, 50);
+
+  auto none = Parse(kNotifyApp);
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->notify.enabled);
+}
+
+TEST_F(ConfigTest, NotifyFromTheEnvironment) {
+  auto config = Parse(std::string(kNotifyApp), {{"ALIPAY_NOTIFY_LISTEN", "127.0.0.1:9000"}, {"ALIPAY_ENCRYPT_KEY", "MDEyMzQ1Njc4OWFiY2RlZg=="}});
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  EXPECT_EQ(config->notify.port, 9000);
+  EXPECT_EQ(config->apps[0].encrypt_key, "MDEyMzQ1Njc4OWFiY2RlZg==");
+}
+
+TEST_F(ConfigTest, NotifyErrorsNameFileLineAndKey) {
+  struct Case {
+    std::string notify;  // lines after kApp (which has 6 lines)
+    int line;
+    std::string expected;
+  };
+  const std::vector<Case> cases = {
+      {"notify:\n  listen: 8080\n", 8, "notify.listen: \"8080\" is not host:port"},
+      {"notify:\n  listen: 127.0.0.1:99999\n", 8, "notify.listen: \"127.0.0.1:99999\" has no valid port"},
+      {"notify:\n  listen: 127.0.0.1:80\n  path: alipay/notify\n", 9, "notify.path: \"alipay/notify\" is not a path"},
+      {"notify:\n  listen: 127.0.0.1:80\n  cert-file: certs/sim-ca.pem\n", 9, "notify.cert-file: HTTPS needs both"},
+      {"notify:\n  listen: 127.0.0.1:80\n  key-file: keys/nope.pem\n", 9, "notify.key-file: " },
+      {"notify:\n  listen: 127.0.0.1:80\n  max-body-bytes: 10\n", 9, "notify.max-body-bytes: 10 is out of range"},
+      {"notify:\n  listen: 127.0.0.1:80\n  max-connections: 0\n", 9, "notify.max-connections: 0 is out of range"},
+      {"notify:\n  path: /x\n", 7, "notify: missing listen"},
+      {"notify:\n  listen: 127.0.0.1:80\n  encrypt-key: not-a-key\n", 9, "notify.encrypt-key: is not an AES key"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.notify);
+    const std::string error = ErrorOf(std::string(kNotifyApp) + c.notify);
+    EXPECT_NE(error.find(At(c.line) + c.expected), std::string::npos) << error;
+  }
+  // A bad app encrypt-key is named, and its value (a secret) is not repeated.
+  std::string app = kNotifyApp;
+  app.replace(app.find("aGVsbG8tYWVzLWtleS0xNg=="), 24, "c2VjcmV0LWJ1dC10b28tc2hvcnQ");
+  const std::string error = ErrorOf(app);
+  EXPECT_NE(error.find(At(6) + "alipay.encrypt-key: is not an AES key"), std::string::npos) << error;
+  EXPECT_EQ(error.find("c2VjcmV0"), std::string::npos) << error;
+}
+
+}  // namespace
+}  // namespace alipaymsg

@@ -79,20 +79,6 @@ int LineOf(const std::string& yaml, const std::string& needle) {
 
 // ---- the jsonl output -------------------------------------------------------------------------
 
-// The jsonl sink's lines, parsed (a line that is not a JSON object fails the test).
-std::vector<json::object> JsonlLines(const std::string& path) {
-  std::vector<json::object> out;
-  for (const std::string& line : Lines(ReadFile(path))) {
-    json::error_code ec;
-    json::value v = json::parse(line, ec);
-    if (ec || !v.is_object()) {
-      ADD_FAILURE() << "not a JSON object line in " << path << ": " << line;
-      continue;
-    }
-    out.push_back(v.as_object());
-  }
-  return out;
-}
 
 size_t LineCount(const std::string& path) { return Lines(ReadFile(path)).size(); }
 

@@ -39,6 +39,20 @@ std::vector<std::string> Lines(const std::string& text) {
   return lines;
 }
 
+std::vector<boost::json::object> JsonlLines(const std::string& path) {
+  std::vector<boost::json::object> out;
+  for (const std::string& line : Lines(ReadFile(path))) {
+    boost::json::error_code ec;
+    boost::json::value v = boost::json::parse(line, ec);
+    if (ec || !v.is_object()) {
+      ADD_FAILURE() << "not a JSON object line in " << path << ": " << line;
+      continue;
+    }
+    out.push_back(v.as_object());
+  }
+  return out;
+}
+
 std::map<std::string, double> ParseMetrics(const std::string& text) {
   std::map<std::string, double> samples;
   for (const std::string& line : Lines(text)) {
@@ -66,6 +80,13 @@ int AdminPortIn(const std::string& log) {
   return std::regex_search(log, m, admin) ? std::stoi(m[1].str()) : 0;
 }
 
+// "notify listener on http://127.0.0.1:PORT (/alipay/notify)", logged before the admin address.
+int NotifyPortIn(const std::string& log) {
+  static const std::regex notify(R"(notify listener on https?://[^ ]+:([0-9]+) )");
+  std::smatch m;
+  return std::regex_search(log, m, notify) ? std::stoi(m[1].str()) : 0;
+}
+
 }  // namespace
 
 std::unique_ptr<DaemonProcess> DaemonProcess::Start(const std::string& config_path, const std::string& log_path,
@@ -84,9 +105,11 @@ std::unique_ptr<DaemonProcess> DaemonProcess::Start(const std::string& config_pa
       [&] {
         std::string log = ReadFile(log_path);
         daemon->admin_port_ = AdminPortIn(log.size() > skip ? log.substr(skip) : "");
+        daemon->notify_port_ = NotifyPortIn(log.size() > skip ? log.substr(skip) : "");
         if (daemon->admin_port_ == 0 && !log_file.empty()) {
           std::string file = ReadFile(log_file);
           daemon->admin_port_ = AdminPortIn(file.size() > skip_file ? file.substr(skip_file) : "");
+          daemon->notify_port_ = NotifyPortIn(file.size() > skip_file ? file.substr(skip_file) : "");
         }
         return daemon->admin_port_ != 0 || !daemon->process_->running();
       },

@@ -22,6 +22,8 @@ void WriteFile(const std::string& path, const std::string& text);
 // Writes an executable /bin/sh script.
 std::string WriteScript(const std::string& path, const std::string& body);
 std::vector<std::string> Lines(const std::string& text);
+// A jsonl sink's lines, parsed (a line that is not a JSON object fails the test).
+std::vector<boost::json::object> JsonlLines(const std::string& path);
 
 // Prometheus text → {"name{labels}": value} (labels exactly as rendered); comments skipped.
 std::map<std::string, double> ParseMetrics(const std::string& text);
@@ -40,6 +42,8 @@ class DaemonProcess {
   ~DaemonProcess();
 
   int admin_port() const { return admin_port_; }
+  int notify_port() const { return notify_port_; }  // 0 when no notify: listener was logged
+  pid_t pid() const { return process_->pid(); }
   HttpReply Admin(const std::string& path) const;
   std::map<std::string, double> Metrics() const;
   // One sample, e.g. `alipaymsg_duplicates_total{app_id="2021..."}`; -1 (and a test failure) when absent.
@@ -56,6 +60,7 @@ class DaemonProcess {
   std::unique_ptr<ChildProcess> process_;
   std::string log_path_, log_file_;
   int admin_port_ = 0;
+  int notify_port_ = 0;
 };
 
 // Runs alipay-msgd to its exit (at most `timeout`, then SIGKILL): {exit code, output}.

@@ -6,6 +6,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <map>
+
 #include "alipaymsg/cert.h"
 #include "testing/test_paths.h"
 
@@ -19,7 +21,12 @@ using testing::VectorPath;
 // The Node SDK vectors' notifications are for app 2021000000000000, signed by the "alipay" key.
 constexpr char kAppId[] = "2021000000000000";
 
-std::string Form(const std::string& name) { return ReadFileOrFail(VectorPath("node-sdk/inputs/" + name)); }
+// A .form file is a text file: its final line break is the file's, not the body's.
+std::string Form(const std::string& name) {
+  std::string form = ReadFileOrFail(VectorPath("node-sdk/inputs/" + name));
+  if (form.ends_with('\n')) form.pop_back();
+  return form;
+}
 
 class NotifyReceiverTest : public ::testing::Test {
  protected:
@@ -97,9 +104,47 @@ TEST_F(NotifyReceiverTest, UnknownAppAndMalformedBodiesFail) {
   other_app.replace(pos, 23, "app_id=2021000000000009");
   EXPECT_EQ(receiver_->Handle(other_app).body, "fail");
   auto answer = receiver_->Handle("a=%zz");
-  EXPECT_EQ(answer.body, "fail");
+  // A 400 says why (for whoever tests the endpoint by hand); Alipay only looks for "success".
+  EXPECT_EQ(answer.body.rfind("fail: malformed form body", 0), 0u) << answer.body;
   EXPECT_EQ(answer.http_status, 400);
   EXPECT_EQ(receiver_->Handle("app_id=2021000000000000&sign=abc").http_status, 400);  // no notify_id
+}
+
+TEST_F(NotifyReceiverTest, RawLineBreakIsAParseErrorNotASignatureFailure) {
+  auto answer = receiver_->Handle(Form("trade_v1style_rsa2.form") + "\n");
+  EXPECT_EQ(answer.http_status, 400);
+  EXPECT_NE(answer.body.find("raw control character 0x0A (line feed)"), std::string::npos) << answer.body;
+  EXPECT_NE(answer.body.find("trailing newline"), std::string::npos) << answer.body;
+  EXPECT_EQ(answer.body.find("signature"), std::string::npos) << answer.body;
+  std::string inside = Form("trade_v1style_rsa2.form");
+  inside.insert(inside.find('&'), "\r");
+  answer = receiver_->Handle(inside);
+  EXPECT_EQ(answer.http_status, 400);
+  EXPECT_NE(answer.body.find("0x0D (carriage return)"), std::string::npos) << answer.body;
+}
+
+TEST_F(NotifyReceiverTest, CountsByAppAndOutcomeKeepUnknownAppsInOneBucket) {
+  std::vector<std::string> rejected;
+  receiver_->set_on_rejected([&](const RejectedMessage& m, NotifyOutcome outcome) {
+    rejected.push_back(std::string(ToString(outcome)) + " " + m.reason);
+  });
+  EXPECT_EQ(receiver_->Handle(Form("trade_v1style_rsa2.form")).body, "success");
+  EXPECT_EQ(receiver_->Handle(Form("trade_v1style_rsa2.form")).body, "success");
+  EXPECT_EQ(receiver_->Handle(Form("trade_v1style_rsa2_tampered.form")).body, "fail");
+  for (const char* id : {"2021000000000008", "2021000000000009"}) {
+    std::string other = Form("trade_v1style_rsa2.form");
+    other.replace(other.find("app_id=2021000000000000"), 23, std::string("app_id=") + id);
+    EXPECT_EQ(receiver_->Handle(other).body, "fail");
+  }
+  std::map<std::string, int64_t> counts;
+  for (const auto& c : receiver_->CountsByApp()) counts[c.app_id + "/" + std::string(ToString(c.outcome))] = c.count;
+  const std::map<std::string, int64_t> expected = {{std::string(kAppId) + "/new", 1},
+                                                   {std::string(kAppId) + "/duplicate", 1},
+                                                   {std::string(kAppId) + "/bad_signature", 1},
+                                                   {"unknown/unknown_app", 2}};
+  EXPECT_EQ(counts, expected);
+  ASSERT_EQ(rejected.size(), 3u);
+  EXPECT_EQ(rejected[0].rfind("bad_signature ", 0), 0u) << rejected[0];
 }
 
 std::string HttpPost(uint16_t port, const std::string& body) {

@@ -1,0 +1,86 @@
+// The one bounded HTTP/1.1 listener (accept loop + per-connection session) every server of the
+// project uses: the daemon's admin endpoint and the notification endpoint. Limits (body size,
+// header/body timeouts, connection cap with eviction of waiting connections, keep-alive) are
+// enforced here, once, so that no server reads an unbounded body or keeps a slow client forever.
+// Beast/Asio stay inside listener.cpp.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "alipaymsg/listener_limits.h"
+#include "alipaymsg/status.h"
+
+namespace alipaymsg::http {
+
+struct Request {
+  std::string method;  // "GET", "POST", ...
+  std::string target;  // as sent, query included
+  std::string path;    // target without the query
+  std::string body;
+  int version = 11;
+};
+
+struct Response {
+  int status = 200;
+  std::string content_type = "text/plain";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+  bool omit_body = false;  // HEAD: Content-Length of the body, no body
+  bool close = false;      // close the connection after this response
+};
+
+// Answers one request. May be called once, from any thread; a responder that is dropped without
+// being called closes the connection. Every responder must be called or dropped before the
+// listener is destroyed (the destructor waits up to 10 s for them).
+using Respond = std::function<void(Response)>;
+using Handler = std::function<void(Request, Respond)>;
+
+struct ListenerOptions {
+  std::string name = "http";  // "admin", "notify": for messages and metrics
+  std::string host = "127.0.0.1";
+  int port = 0;  // 0: any free port
+  ListenerLimits limits;
+  std::string cert_file, key_file;  // both set: HTTPS (PEM certificate chain and private key)
+  std::string server_header = "alipay-msg";
+};
+
+struct ListenerStats {
+  int64_t active = 0;         // connections open now
+  int64_t accepted = 0;       // connections accepted in total
+  int64_t evicted = 0;        // waiting connections closed to make room under the cap
+  int64_t refused = 0;        // new connections closed because every slot was busy
+  int64_t timed_out = 0;      // closed for a header, body or idle timeout
+  int64_t too_large = 0;      // 413 / 431
+  int64_t bad_requests = 0;   // not HTTP, or a malformed request: 400 and closed
+  int64_t requests = 0;       // handed to the handler
+};
+
+class Listener {
+ public:
+  // Binds host:port and serves on its own thread. Errors name the listener and the address.
+  static Result<std::unique_ptr<Listener>> Start(ListenerOptions options, Handler handler);
+  // Stops, then waits (bounded) for handlers still holding a responder before releasing the loop.
+  ~Listener();
+  Listener(const Listener&) = delete;
+  Listener& operator=(const Listener&) = delete;
+
+  int port() const;
+  bool listening() const;
+  ListenerStats Stats() const;
+  // Closes the acceptor and every connection; idempotent.
+  void Stop();
+
+  class Impl;
+
+ private:
+  explicit Listener(std::shared_ptr<Impl> impl);
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace alipaymsg::http
