@@ -226,6 +226,22 @@ TEST_F(NotifyE2ETest, CertModeRsa2WithAesEncryptedContent) {
   EXPECT_EQ(daemon_->Stop(), 0) << daemon_->Log();
 }
 
+TEST_F(NotifyE2ETest, HttpsListenerWithCertFileAndKeyFile) {
+  const clienttest::TlsKeys tls = clienttest::TlsKeygen(dir_ + "/tls");
+  ASSERT_TRUE(Launch(Mode::kKey, 0, "  cert-file: " + tls.cert + "\n  key-file: " + tls.key + "\n"));
+  EXPECT_NE(daemon_->Log().find("notify listener on https://"), std::string::npos) << daemon_->Log();
+  json::object request = MessageForm(R"({"over":"tls"})");
+  request["url"] = "https://127.0.0.1:" + std::to_string(daemon_->notify_port()) + kPath;
+  request["app_id"] = kApp;
+  const std::string id = std::string(sim_->Post("/notify", json::serialize(request)).at("notify_id").as_string());
+  ASSERT_TRUE(WaitUntil([&] { return Delivered(id); })) << json::serialize(NotifyState(id)) << daemon_->Log();
+  // Plain HTTP on the HTTPS port is not a request.
+  EXPECT_NE(Http(daemon_->notify_port(), "POST", kPath, "a=b").status, 200);
+  ASSERT_TRUE(WaitUntil([&] { return Lines(ReadFile(jsonl_)).size() == 1; }));
+  EXPECT_EQ(JsonlLines(jsonl_).front().at("biz_content"), json::parse(R"({"over":"tls"})"));
+  EXPECT_EQ(daemon_->Stop(), 0) << daemon_->Log();
+}
+
 TEST_F(NotifyE2ETest, DuplicateNotifyIdIsAnsweredSuccessTwiceAndDispatchedOnce) {
   ASSERT_TRUE(Launch(Mode::kKey));
   const std::string id = Notify(MessageForm(R"({"dup":true})"));
