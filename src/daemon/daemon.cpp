@@ -210,7 +210,9 @@ Status Daemon::Start() {
 void Daemon::Stop() {
   if (stopped_) return;
   stopped_ = true;
-  if (notify_server_) notify_server_->Stop();  // no new notifications; those being stored finish below
+  // No new notifications. One being stored is still committed (the inbox closes last), but its
+  // answer goes with its connection: Alipay's retry is then a duplicate, answered success.
+  if (notify_server_) notify_server_->Stop();
   if (client_) client_->StopAndWait();  // in-flight CONSUMEs stored and acked first
   if (sinks_) sinks_->CancelAll();      // deliveries not yet started give up (retried next start)
   if (dispatcher_) dispatcher_->Stop();
