@@ -161,6 +161,9 @@ class Listener::Impl {
   }
 
   std::atomic<int64_t> timed_out_{0}, too_large_{0}, bad_requests_{0}, requests_{0};
+  // Connections lingering after an error answer: not counted against the cap (they are on their way
+  // out), so bounded on their own; beyond the bound they close at once.
+  std::atomic<int64_t> lingering_{0};
 
  private:
   void Accept();
@@ -213,7 +216,10 @@ class Session final : public SessionBase {
   Session(Listener::Impl& owner, Stream stream)
       : owner_(owner), limits_(owner.options().limits), stream_(std::move(stream)),
         buffer_(limits_.max_header_bytes + 16 * 1024) {}
-  ~Session() override { owner_.Unregister(this); }
+  ~Session() override {
+    if (discard_) --owner_.lingering_;
+    owner_.Unregister(this);
+  }
 
   void Start() {
     if constexpr (kTls) {
@@ -391,6 +397,8 @@ class Session final : public SessionBase {
   void Linger() {
     beast::error_code ignored;
     Lowest().socket().shutdown(tcp::socket::shutdown_send, ignored);
+    if (owner_.lingering_ >= limits_.max_connections) return;  // closes now; the client may see a reset
+    ++owner_.lingering_;
     Lowest().expires_after(kLingerTime);
     discard_ = std::make_unique<char[]>(4096);
     Discard();
