@@ -16,6 +16,7 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(const DaemonConfig& config, Logge
   std::unique_ptr<Daemon> d(new Daemon());
   d->config_ = config;
   d->logger_ = logger;
+  d->instance_id_ = EffectiveInstanceId(config);
 
   // Every app's keys first: all problems reported at once, before anything is opened.
   std::vector<std::shared_ptr<const Credentials>> credentials;
@@ -29,16 +30,44 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(const DaemonConfig& config, Logge
     credentials.push_back(std::make_shared<const Credentials>(std::move(*loaded)));
   }
   if (!errors.empty()) return InvalidArgument(errors);
+  d->credentials_ = std::move(credentials);
 
-  std::error_code ec;
-  std::filesystem::path inbox_dir = std::filesystem::path(config.inbox_path).parent_path();
-  if (!inbox_dir.empty()) std::filesystem::create_directories(inbox_dir, ec);
-  if (ec) return IoError("creating the inbox directory " + inbox_dir.string() + ": " + ec.message());
-  auto inbox = OpenSqliteInbox(config.inbox_path);
-  if (!inbox.ok()) return inbox.status();
-  d->inbox_ = std::move(*inbox);
+  auto inbox = d->OpenInbox();
+  if (!inbox.ok()) {
+    // An unreachable database is waited for (Start); anything else (bad URL, wrong password file,
+    // a schema from a newer build) is a configuration problem to report now.
+    if (config.inbox_url.empty() || inbox.status().code() != StatusCode::kUnavailable) return inbox.status();
+    d->inbox_error_ = inbox.status().ToString();
+    Log(logger, LogLevel::kWarn, "inbox not reachable yet (will retry): " + d->inbox_error_);
+    return d;
+  }
+  ALIPAYMSG_RETURN_IF_ERROR(d->Assemble(std::move(*inbox)));
+  return d;
+}
 
-  auto sinks = BuildSinks(config);
+Result<std::unique_ptr<Inbox>> Daemon::OpenInbox() {
+  if (config_.inbox_url.empty()) {
+    std::error_code ec;
+    std::filesystem::path inbox_dir = std::filesystem::path(config_.inbox_path).parent_path();
+    if (!inbox_dir.empty()) std::filesystem::create_directories(inbox_dir, ec);
+    if (ec) return IoError("creating the inbox directory " + inbox_dir.string() + ": " + ec.message());
+    return OpenSqliteInbox(config_.inbox_path);
+  }
+  auto password = ReadInboxPassword(config_);
+  if (!password.ok()) return password.status();
+  PostgresInboxOptions options;
+  options.instance_id = instance_id_;
+  options.lease_ms = config_.inbox_lease_ms;
+  options.password = *password;
+  return OpenPostgresInbox(config_.inbox_url, options);
+}
+
+Status Daemon::Assemble(std::unique_ptr<Inbox> inbox) {
+  Daemon* d = this;
+  const DaemonConfig& config = config_;
+  const Logger& logger = logger_;
+  d->inbox_ = std::move(inbox);
+  auto sinks = BuildSinks(config, d->inbox_.get());
   if (!sinks.ok()) return sinks.status();
   d->sinks_ = std::move(*sinks);
   Router router;
@@ -94,20 +123,62 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(const DaemonConfig& config, Logge
   for (size_t i = 0; i < config.apps.size(); ++i) {
     const AppConfig& app = config.apps[i];
     AppOptions a;
-    a.credentials = credentials[i];
+    a.credentials = credentials_[i];
     a.server_host = app.server_host;
     a.tls = app.ssl;
     a.ca_file = app.ca_file;
     Status added = d->client_->AddApp(std::move(a));
     if (!added.ok()) return added.WithContext(app.key_name + " (app " + app.credentials.app_id + ")");
   }
-  return d;
+  assembled_.store(true, std::memory_order_release);
+  return Status::Ok();
 }
 
 Daemon::~Daemon() { Stop(); }
 
-Status Daemon::Start() {
+Status Daemon::StartAssembled() {
   ALIPAYMSG_RETURN_IF_ERROR(dispatcher_->Start());
+  client_->Start();
+  dispatcher_->Notify();  // whatever a previous run left pending
+  return Status::Ok();
+}
+
+// Retries opening the (PostgreSQL) inbox with backoff until it opens or Stop(); then starts the rest.
+void Daemon::OpenInboxInBackground() {
+  std::chrono::milliseconds delay(500);
+  while (true) {
+    {
+      std::unique_lock lock(opener_mu_);
+      if (opener_cv_.wait_for(lock, delay, [this] { return opener_stop_; })) return;
+    }
+    delay = std::min<std::chrono::milliseconds>(delay * 2, std::chrono::seconds(30));
+    auto inbox = OpenInbox();
+    if (!inbox.ok()) {
+      std::lock_guard lock(opener_mu_);
+      if (inbox_error_ != inbox.status().ToString()) {
+        Log(logger_, LogLevel::kWarn, "inbox still not reachable (will retry): " + inbox.status().ToString());
+      }
+      inbox_error_ = inbox.status().ToString();
+      continue;
+    }
+    std::lock_guard lock(opener_mu_);  // Stop() waits for this to finish, or it stops us before
+    if (opener_stop_) return;
+    Status status = Assemble(std::move(*inbox));
+    if (status.ok()) status = StartAssembled();
+    if (!status.ok()) {
+      // Not a connectivity problem: nothing will fix it by waiting. Stay not ready, say why.
+      inbox_error_ = status.ToString();
+      Log(logger_, LogLevel::kError, "cannot start on the inbox: " + inbox_error_);
+      return;
+    }
+    inbox_error_.clear();
+    Log(logger_, LogLevel::kInfo, "inbox " + RedactInboxUrl(config_.inbox_url) + " open; connecting");
+    return;
+  }
+}
+
+Status Daemon::Start() {
+  if (assembled_.load(std::memory_order_acquire)) ALIPAYMSG_RETURN_IF_ERROR(dispatcher_->Start());
   if (!config_.admin_host.empty()) {
     AdminServer::Callbacks callbacks;
     callbacks.health = [this] { return Health(); };
@@ -118,6 +189,10 @@ Status Daemon::Start() {
     Log(logger_, LogLevel::kInfo,
         "admin on http://" + config_.admin_host + ":" + std::to_string(admin_->port()) + " (/healthz /readyz /metrics)");
   }
+  if (!assembled_.load(std::memory_order_acquire)) {
+    opener_ = std::thread([this] { OpenInboxInBackground(); });
+    return Status::Ok();
+  }
   client_->Start();
   dispatcher_->Notify();  // whatever a previous run left pending
   return Status::Ok();
@@ -126,6 +201,12 @@ Status Daemon::Start() {
 void Daemon::Stop() {
   if (stopped_) return;
   stopped_ = true;
+  {
+    std::lock_guard lock(opener_mu_);
+    opener_stop_ = true;
+  }
+  opener_cv_.notify_all();
+  if (opener_.joinable()) opener_.join();
   if (client_) client_->StopAndWait();  // in-flight CONSUMEs stored and acked first
   if (sinks_) sinks_->CancelAll();      // deliveries not yet started give up (retried next start)
   if (dispatcher_) dispatcher_->Stop();
@@ -135,6 +216,14 @@ void Daemon::Stop() {
 
 std::vector<AppHealth> Daemon::Health() const {
   std::vector<AppHealth> out;
+  if (!assembled_.load(std::memory_order_acquire)) {
+    // Not connected to Alipay at all until the inbox opens: say why on every app.
+    std::lock_guard lock(const_cast<std::mutex&>(opener_mu_));
+    for (const AppConfig& app : config_.apps) {
+      out.push_back(AppHealth{app.credentials.app_id, "waiting-for-inbox", false, inbox_error_, 0});
+    }
+    return out;
+  }
   for (const ConnectionStats& s : client_->Stats()) {
     out.push_back(AppHealth{s.app_id, std::string(ToString(s.state)), s.connected, s.last_error, s.reconnects});
   }
@@ -143,6 +232,11 @@ std::vector<AppHealth> Daemon::Health() const {
 
 MetricsSnapshot Daemon::Metrics() const {
   MetricsSnapshot m;
+  // The label matters where several instances run; a lone SQLite daemon keeps its series unchanged
+  // unless it was given an id.
+  if (!config_.inbox_url.empty() || !config_.instance_id.empty()) m.instance = instance_id_;
+  if (!config_.inbox_url.empty()) m.shared_inbox = RedactInboxUrl(config_.inbox_url);
+  if (!assembled_.load(std::memory_order_acquire)) return m;
   for (const ConnectionStats& s : client_->Stats()) {
     AppMetrics a;
     a.app_id = s.app_id;
@@ -172,6 +266,7 @@ MetricsSnapshot Daemon::Metrics() const {
     m.inbox_dead = stats->dead;
     m.inbox_unhandled = stats->unhandled;
     m.inbox_rejected = stats->rejected;
+    m.report_inbox = stats->reports_inbox_wide;
   }
   DispatcherStats d = dispatcher_->Stats();
   m.dispatch_done = d.done;
