@@ -5,6 +5,7 @@
 // connection but never take the owner lock, so they never run crash recovery (which could race a
 // daemon starting at the same moment); SQLite serialises their short writes with the daemon's.
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <boost/json.hpp>
 #include <cerrno>
@@ -115,6 +116,8 @@ enum class InboxAccess { kReadOnly, kWrite };
 // no valid config (a missing key file or sink program must not hide the inbox).
 struct InboxTarget {
   std::string path;
+  std::string url;                    // a PostgreSQL inbox (inbox.url of the config) instead of path
+  std::string password;               // from inbox.password-file
   std::string source;                 // "inbox.path of FILE" or "--inbox"
   std::vector<std::string> app_ids;   // the config's apps; empty with --inbox
 };
@@ -126,7 +129,7 @@ struct InboxArgs {
 };
 
 std::optional<InboxTarget> ResolveInboxOrPrint(const InboxArgs& args, int& exit_code) {
-  if (!args.inbox.empty()) return InboxTarget{args.inbox, "--inbox", {}};
+  if (!args.inbox.empty()) return InboxTarget{args.inbox, "", "", "--inbox", {}};
   if (args.config.empty()) {
     PrintError("needs --config FILE (the daemon's config) or --inbox PATH");
     exit_code = 2;
@@ -137,12 +140,37 @@ std::optional<InboxTarget> ResolveInboxOrPrint(const InboxArgs& args, int& exit_
     PrintError("(--inbox PATH opens the inbox without the config)");
     return std::nullopt;
   }
-  InboxTarget target{config->inbox_path, "inbox.path of " + config->path, {}};
+  InboxTarget target{config->inbox_path, "", "", "inbox.path of " + config->path, {}};
+  if (!config->inbox_url.empty()) {
+    target.url = config->inbox_url;
+    target.source = "inbox.url of " + config->path;
+    auto password = ReadInboxPassword(*config);
+    if (!password.ok()) {
+      PrintError(password.status().message());
+      exit_code = 2;
+      return std::nullopt;
+    }
+    target.password = *password;
+  }
   for (const AppConfig& a : config->apps) target.app_ids.push_back(a.credentials.app_id);
   return target;
 }
 
 std::unique_ptr<Inbox> OpenInboxOrPrint(const InboxTarget& target, InboxAccess access, int& exit_code) {
+  if (!target.url.empty()) {
+    PostgresInboxOptions options;
+    options.read_only = access == InboxAccess::kReadOnly;
+    options.may_own = false;  // beside running daemons: no instance lock, no claims of its own
+    options.instance_id = "alipay-msg-cli-" + std::to_string(::getpid());
+    options.password = target.password;
+    auto inbox = OpenPostgresInbox(target.url, options);
+    if (!inbox.ok()) {
+      PrintErrorLines(inbox.status().message() + " (" + target.source + ")");
+      exit_code = 2;
+      return nullptr;
+    }
+    return std::move(*inbox);
+  }
   SqliteInboxOptions options;
   options.read_only = access == InboxAccess::kReadOnly;
   options.may_own = false;

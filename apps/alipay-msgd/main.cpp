@@ -132,8 +132,11 @@ int main(int argc, char** argv) {
     apps += (apps.empty() ? "" : ", ") + app.credentials.app_id + (app.cert_mode() ? " (cert mode)" : " (key mode)") +
             " → " + (app.ssl ? "wss://" : "ws://") + app.server_host;
   }
-  Emit(alipaymsg::LogLevel::kInfo, "alipay-msgd started: " + apps + "; inbox " + config->inbox_path + "; ack " +
-                                       std::string(alipaymsg::AckModeName(config->ack)));
+  const std::string inbox = config->inbox_url.empty()
+                                ? config->inbox_path
+                                : alipaymsg::RedactInboxUrl(config->inbox_url) + " (shared, PostgreSQL)";
+  Emit(alipaymsg::LogLevel::kInfo, "alipay-msgd started: instance " + (*daemon)->instance_id() + "; " + apps +
+                                       "; inbox " + inbox + "; ack " + std::string(alipaymsg::AckModeName(config->ack)));
 
   while (true) {
     int sig = 0;

@@ -112,7 +112,15 @@ struct LogConfig {
 struct DaemonConfig {
   std::string path;                 // the config file, as given
   std::vector<AppConfig> apps;      // at least one
-  std::string inbox_path;           // absolute
+  std::string inbox_path;           // absolute (SQLite, the default)
+  // A PostgreSQL inbox shared by several instances instead (inbox.url / ALIPAY_INBOX_URL; empty:
+  // SQLite at inbox_path). May carry a password: log it only through RedactInboxUrl.
+  std::string inbox_url;
+  std::string inbox_password_file;  // absolute; its first line is the password (inbox.password-file)
+  int inbox_lease_ms = 15000;       // a claim's lease (inbox.lease-ms), renewed every third of it
+  // This instance's name: lease owner in a shared inbox, `instance` label on /metrics, in logs.
+  // Empty: "<hostname>-<pid>" (see EffectiveInstanceId).
+  std::string instance_id;
   AckMode ack = AckMode::kAfterStore;
   std::vector<SinkConfig> sinks;    // first match wins
   RetryConfig retry;
@@ -157,6 +165,12 @@ std::vector<ConfigFinding> CheckSinkConnections(const DaemonConfig& config);
 // file:line, then the setting whose file the error is about and where it was set, then the error:
 // "config.yaml:1: alipay (app 2021...): alipay.app-private-key-path (config.yaml:6): app private key ...".
 std::string DescribeCredentialsError(const DaemonConfig& config, const AppConfig& app, const Status& error);
+
+// config.instance_id, or "<hostname>-<pid>" when not set.
+std::string EffectiveInstanceId(const DaemonConfig& config);
+
+// The inbox password from inbox.password-file (its first line), or "" when none is configured.
+Result<std::string> ReadInboxPassword(const DaemonConfig& config);
 
 // The environment variables honoured (for --help and the README), e.g. "ALIPAY_APP_ID".
 std::vector<std::string> ConfigEnvironmentVariables();

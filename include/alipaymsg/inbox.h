@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "alipaymsg/status.h"
@@ -70,6 +71,10 @@ struct InboxStats {
   int64_t duplicates = 0;      // redeliveries absorbed since the inbox was created
   int64_t commits = 0;         // write transactions (group commits) since this Inbox was opened
   int64_t stored = 0;          // messages passed to Store/StoreAsync since this Inbox was opened
+  // Whether this opener should report the inbox-wide counts above (pending ... duplicates) in its
+  // metrics: false when the inbox is shared and another live instance reports them, so that a sum
+  // over instances counts them once. Always true for an inbox of one process (SQLite).
+  bool reports_inbox_wide = true;
 };
 
 // What Inbox::Find selects; empty members match everything.
@@ -82,11 +87,13 @@ struct InboxQuery {
 
 // A transaction of the inbox's own database, handed to code that must commit atomically with the
 // inbox (e.g. a handler recording its effect, or a sink's progress). native() is the sqlite3* of a
-// SqliteInbox.
+// SqliteInbox, the PGconn* (libpq, inside BEGIN ... COMMIT) of a PostgresInbox; backend() says which.
 class InboxTransaction {
  public:
   virtual ~InboxTransaction() = default;
   virtual void* native() = 0;
+  // "sqlite" or "postgresql": what native() points to.
+  virtual std::string_view backend() const { return "sqlite"; }
 
   // Runs `hook` once, after every write of this transaction and right before it commits; an error
   // from it aborts the whole transaction (nothing of it commits, every request in it fails). For
@@ -162,6 +169,14 @@ class Inbox {
   }
   virtual Result<InboxStats> Stats() = 0;
 
+  // Runs `body` in a write transaction of its own and commits it (BeforeCommit hooks included): for
+  // setup that must live in the inbox's database (e.g. a sink's progress row). Stores that cannot
+  // return an error (the default).
+  virtual Status RunInTransaction(const std::function<Status(InboxTransaction&)>& body) {
+    (void)body;
+    return Status(StatusCode::kUnavailable, "this inbox cannot run a transaction of its own");
+  }
+
   // Flushes queued stores and stops the writer thread. Idempotent.
   virtual void Close() = 0;
 };
@@ -192,5 +207,46 @@ struct SqliteInboxOptions {
 // running daemon's inbox) leave them alone. Synchronous calls may be made from a StoreCallback.
 Result<std::unique_ptr<Inbox>> OpenSqliteInbox(const std::string& path,
                                                const SqliteInboxOptions& options = {});
+
+// ---- PostgreSQL: one inbox shared by several instances (processes, machines) ----
+//
+// Claims take a lease: the claiming instance's id, a claim token and an expiry (database time). The
+// inbox renews the leases of its own claims until they complete; a claim whose lease has expired (its
+// instance died or lost the database) becomes pending again and any instance may claim it. A
+// completion is recorded only while its claim token still matches (fencing): a late result of an
+// instance whose lease was taken over is refused, never overwriting the new owner's.
+struct PostgresInboxOptions {
+  // The lease owner, in logs and in the `claimed_by` column. Empty: "<hostname>-<pid>". Held
+  // exclusively while open (an advisory lock): a second inbox with the same id fails to open. On
+  // open, claims left by an earlier process with this same id go back to pending at once.
+  std::string instance_id;
+  int lease_ms = 15000;            // a claim's lease; renewed every lease_ms / 3 while held
+  int max_batch = 512;             // messages per group commit at most
+  int max_queued = 8192;           // StoreAsync beyond this blocks the caller (backpressure)
+  int complete_linger_ms = 10;     // as in SqliteInboxOptions
+  int connect_timeout_ms = 5000;
+  // Used when the URL carries no password (libpq then also tries PGPASSWORD and ~/.pgpass).
+  std::string password;
+  // Inspection: the schema must exist and have this build's version; nothing is written, no
+  // writer or lease thread runs, no instance lock is taken; writes fail with kUnavailable.
+  bool read_only = false;
+  // false: takes no instance lock and recovers no earlier claims (short-lived CLI writers).
+  bool may_own = true;
+};
+
+// Connects to `url` ("postgresql://user@host:5432/db" or libpq key=value), creates or migrates the
+// schema (under an advisory lock: instances starting together do not race) and opens the inbox.
+// Errors never contain the password.
+Result<std::unique_ptr<Inbox>> OpenPostgresInbox(const std::string& url,
+                                                 const PostgresInboxOptions& options = {});
+
+// The inbox schema version found at `url` (0: not created yet), for `alipay-msg check-config`.
+Result<int> PostgresInboxSchemaVersion(const std::string& url, const std::string& password = "",
+                                       int connect_timeout_ms = 5000);
+// The schema version this build creates and reads.
+int PostgresInboxCurrentSchemaVersion();
+
+// `url` with any password replaced by "***" (safe to log).
+std::string RedactInboxUrl(std::string_view url);
 
 }  // namespace alipaymsg

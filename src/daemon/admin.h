@@ -55,6 +55,9 @@ struct NotifyOutcomeMetric {
 };
 
 struct MetricsSnapshot {
+  std::string instance;      // this daemon's instance id: an `instance` label on every sample
+  std::string shared_inbox;  // the PostgreSQL inbox (password redacted); empty for SQLite
+  bool report_inbox = true;  // false: another instance reports the shared inbox's gauges
   std::vector<AppMetrics> apps;
   // Inbox depth by state.
   int64_t inbox_pending = 0, inbox_in_flight = 0, inbox_done = 0, inbox_dead = 0, inbox_unhandled = 0,

@@ -5,6 +5,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <charconv>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -76,6 +77,10 @@ constexpr GlobalEnvKey kGlobalEnv[] = {
     {"ALIPAY_HEARTBEAT_PONG_TIMEOUT_MS", "heartbeatpongtimeoutms"},
     {"ALIPAY_SHUTDOWN_TIMEOUT_MS", "shutdowntimeoutms"},
     {"ALIPAY_NOTIFY_LISTEN", "notifylisten"},
+    {"ALIPAY_INBOX_URL", "inboxurl"},
+    {"ALIPAY_INBOX_PASSWORD_FILE", "inboxpasswordfile"},
+    {"ALIPAY_INBOX_LEASE_MS", "inboxleasems"},
+    {"ALIPAY_INSTANCE_ID", "instanceid"},
 };
 
 std::string EnvNameOf(const std::string& canonical) {
@@ -291,6 +296,24 @@ void ConfigParser::ApplyEnvironment() {
 }
 
 }  // namespace daemon
+
+std::string EffectiveInstanceId(const DaemonConfig& config) {
+  if (!config.instance_id.empty()) return config.instance_id;
+  char host[256] = {};
+  if (::gethostname(host, sizeof(host) - 1) != 0 || host[0] == '\0') std::snprintf(host, sizeof(host), "host");
+  return std::string(host) + "-" + std::to_string(::getpid());
+}
+
+Result<std::string> ReadInboxPassword(const DaemonConfig& config) {
+  if (config.inbox_password_file.empty()) return std::string();
+  std::ifstream in(config.inbox_password_file);
+  if (!in) return IoError("inbox.password-file " + config.inbox_password_file + ": cannot read it");
+  std::string line;
+  std::getline(in, line);
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  if (line.empty()) return InvalidArgument("inbox.password-file " + config.inbox_password_file + ": the first line is empty");
+  return line;
+}
 
 std::vector<std::string> ConfigEnvironmentVariables() {
   std::vector<std::string> names;

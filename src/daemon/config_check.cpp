@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "alipaymsg/daemon_config.h"
+#include "alipaymsg/inbox.h"
 
 namespace alipaymsg {
 namespace {
@@ -91,7 +92,30 @@ std::vector<ConfigFinding> CheckDaemonConfig(const std::string& path, const Envi
                                where + ": connects to " + std::string(app.ssl ? "wss://" : "ws://") +
                                    app.server_host + (app.ca_file.empty() ? "" : " trusting " + app.ca_file)));
   }
-  if (auto problem = WritableProblem(config->inbox_path)) {
+  if (!config->inbox_url.empty()) {
+    // The shared inbox: connect and report the schema (the daemon creates or migrates it).
+    const std::string url = RedactInboxUrl(config->inbox_url);
+    auto password = ReadInboxPassword(*config);
+    Result<int> version = password.ok() ? PostgresInboxSchemaVersion(config->inbox_url, *password, 5000)
+                                        : Result<int>(password.status());
+    if (!version.ok()) {
+      findings.push_back(Finding(ConfigFinding::Severity::kError,
+                                 config->path + ": inbox.url: " + version.status().message()));
+    } else if (*version > PostgresInboxCurrentSchemaVersion()) {
+      findings.push_back(Finding(ConfigFinding::Severity::kError,
+                                 config->path + ": inbox.url: " + url + " has inbox schema version " +
+                                     std::to_string(*version) + ", newer than this build (" +
+                                     std::to_string(PostgresInboxCurrentSchemaVersion()) + ")"));
+    } else {
+      findings.push_back(Finding(
+          ConfigFinding::Severity::kOk,
+          config->path + ": inbox " + url + " (PostgreSQL, shared; instance " + EffectiveInstanceId(*config) +
+              "): " +
+              (*version == 0 ? "reachable, no inbox schema yet (alipay-msgd creates version " +
+                                   std::to_string(PostgresInboxCurrentSchemaVersion()) + ")"
+                             : "schema version " + std::to_string(*version))));
+    }
+  } else if (auto problem = WritableProblem(config->inbox_path)) {
     findings.push_back(Finding(ConfigFinding::Severity::kError, config->path + ": inbox.path: " + *problem));
   } else {
     findings.push_back(Finding(ConfigFinding::Severity::kOk, config->path + ": inbox " + config->inbox_path));

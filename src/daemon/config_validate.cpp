@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <set>
 
+#include "alipaymsg/inbox.h"
 #include "daemon/config_internal.h"
 
 namespace alipaymsg::daemon {
@@ -23,7 +24,7 @@ const std::vector<KeySpec>& TopKeys() {
   static const std::vector<KeySpec> keys = {
       Key("alipay"), Key("apps"),  Key("inbox"), Key("ack"),      Key("sinks"),
       Key("admin"),  Key("log"),   Key("retry"), Key("dispatch"), Key("heartbeat"),
-      Key("shutdown-timeout-ms"), Key("notify")};
+      Key("shutdown-timeout-ms"), Key("notify"), Key("instance-id")};
   return keys;
 }
 const std::vector<KeySpec>& SinkKeys() {
@@ -38,7 +39,7 @@ const std::vector<KeySpec>& WebhookKeys() {
 }
 const std::vector<KeySpec>& SectionKeys(const std::string& section) {
   static const std::map<std::string, std::vector<KeySpec>> sections = {
-      {"inbox", {Key("path")}},
+      {"inbox", {Key("path"), Key("url"), Key("password-file"), Key("lease-ms")}},
       {"admin", {Key("listen")}},
       {"log", {Key("level"), Key("format"), Key("file")}},
       {"retry", {Key("max-attempts"), Key("initial-backoff-ms"), Key("max-backoff-ms")}},
@@ -52,6 +53,10 @@ const std::vector<KeySpec>& SectionKeys(const std::string& section) {
 }
 
 std::string Quote(std::string_view s) { return "\"" + std::string(s) + "\""; }
+
+bool IsPostgresUrl(std::string_view text) {
+  return text.starts_with("postgresql://") || text.starts_with("postgres://");
+}
 
 std::string Upper(std::string_view s) {
   std::string out(s);
@@ -100,6 +105,19 @@ Result<DaemonConfig> ConfigParser::Run(std::string_view yaml) {
     Error(at, "the pong timeout (" + std::to_string(config.heartbeat.pong_timeout_ms) +
                   " ms) must be longer than the ping interval (" +
                   std::to_string(config.heartbeat.ping_interval_ms) + " ms), or every link looks dead");
+  }
+
+  if (auto url = globals_.find("inboxurl"); url != globals_.end()) {
+    if (auto path = globals_.find("inboxpath"); path != globals_.end()) {
+      Error(url->second, "set either inbox.path (SQLite, one instance) or inbox.url (PostgreSQL, shared by "
+                         "instances), not both (inbox.path is set at " + path->second.where + ")");
+    }
+  } else {
+    for (const char* only_pg : {"inboxpasswordfile", "inboxleasems"}) {
+      if (auto it = globals_.find(only_pg); it != globals_.end()) {
+        Warn(it->second, "only used with a PostgreSQL inbox (inbox.url); ignored");
+      }
+    }
   }
 
   if (apps_.empty() && errors_.empty()) {
@@ -172,7 +190,7 @@ void ConfigParser::ParseTop(const YAML::Node& root, DaemonConfig& config) {
       }
     } else if (key == "sinks") {
       ParseSinks(k, v, config);
-    } else if (key == "ack" || key == "shutdown-timeout-ms") {
+    } else if (key == "ack" || key == "shutdown-timeout-ms" || key == "instance-id") {
       if (auto value = Scalar(k, v, name)) globals_[NormalizeKey(key)] = *value;
     } else {
       if (key == "notify") notify_line_ = k.Mark().line + 1;
@@ -198,7 +216,9 @@ void ConfigParser::ParseSection(const YAML::Node& key, const YAML::Node& value, 
                                 const std::vector<KeySpec>& specs,
                                 const std::function<void(const std::string&, const Value&)>& on) {
   if (value.IsScalar() && (name == "inbox" || name == "admin" || name == "notify")) {
-    on(specs[0].canonical, Value{value.Scalar(), Where(key), name, false});
+    // `inbox: postgresql://...` is the URL, any other `inbox: X` the SQLite path.
+    const bool url = name == "inbox" && IsPostgresUrl(value.Scalar());
+    on(url ? "url" : specs[0].canonical, Value{value.Scalar(), Where(key), name, false});
     return;
   }
   if (!value.IsMap()) {
@@ -228,6 +248,20 @@ void ConfigParser::ApplyGlobal(const std::string& name, const Value& v, DaemonCo
   if (name == "inboxpath") {
     if (v.text.empty()) return Error(v, "is empty");
     config.inbox_path = ResolvePath(v);
+  } else if (name == "inboxurl") {
+    if (!IsPostgresUrl(v.text)) {
+      return Error(v, Quote(RedactInboxUrl(v.text)) +
+                          " is not a PostgreSQL URL (postgresql://user@host:5432/dbname); a SQLite inbox is "
+                          "inbox.path");
+    }
+    config.inbox_url = v.text;
+  } else if (name == "inboxpasswordfile") {
+    config.inbox_password_file = ExistingFile(v);
+  } else if (name == "inboxleasems") {
+    if (auto n = Int(v, 1000, 3600000)) config.inbox_lease_ms = *n;
+  } else if (name == "instanceid") {
+    if (v.text.empty()) return Error(v, "is empty (leave it out for <hostname>-<pid>)");
+    config.instance_id = v.text;
   } else if (name == "ack") {
     const std::string mode = NormalizeKey(v.text);
     if (mode == "afterstore") config.ack = AckMode::kAfterStore;

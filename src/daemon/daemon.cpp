@@ -51,6 +51,7 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(const DaemonConfig& config, Logge
   std::unique_ptr<Daemon> d(new Daemon());
   d->config_ = config;
   d->logger_ = logger;
+  d->instance_id_ = EffectiveInstanceId(config);
 
   // Every app's keys first: all problems reported at once, before anything is opened.
   std::vector<std::shared_ptr<const Credentials>> credentials;
@@ -64,16 +65,44 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(const DaemonConfig& config, Logge
     credentials.push_back(std::make_shared<const Credentials>(std::move(*loaded)));
   }
   if (!errors.empty()) return InvalidArgument(errors);
+  d->credentials_ = std::move(credentials);
 
-  std::error_code ec;
-  std::filesystem::path inbox_dir = std::filesystem::path(config.inbox_path).parent_path();
-  if (!inbox_dir.empty()) std::filesystem::create_directories(inbox_dir, ec);
-  if (ec) return IoError("creating the inbox directory " + inbox_dir.string() + ": " + ec.message());
-  auto inbox = OpenSqliteInbox(config.inbox_path);
-  if (!inbox.ok()) return inbox.status();
-  d->inbox_ = std::move(*inbox);
+  auto inbox = d->OpenInbox();
+  if (!inbox.ok()) {
+    // An unreachable database is waited for (Start); anything else (bad URL, wrong password file,
+    // a schema from a newer build) is a configuration problem to report now.
+    if (config.inbox_url.empty() || inbox.status().code() != StatusCode::kUnavailable) return inbox.status();
+    d->inbox_error_ = inbox.status().ToString();
+    Log(logger, LogLevel::kWarn, "inbox not reachable yet (will retry): " + d->inbox_error_);
+    return d;
+  }
+  ALIPAYMSG_RETURN_IF_ERROR(d->Assemble(std::move(*inbox)));
+  return d;
+}
 
-  auto sinks = BuildSinks(config);
+Result<std::unique_ptr<Inbox>> Daemon::OpenInbox() {
+  if (config_.inbox_url.empty()) {
+    std::error_code ec;
+    std::filesystem::path inbox_dir = std::filesystem::path(config_.inbox_path).parent_path();
+    if (!inbox_dir.empty()) std::filesystem::create_directories(inbox_dir, ec);
+    if (ec) return IoError("creating the inbox directory " + inbox_dir.string() + ": " + ec.message());
+    return OpenSqliteInbox(config_.inbox_path);
+  }
+  auto password = ReadInboxPassword(config_);
+  if (!password.ok()) return password.status();
+  PostgresInboxOptions options;
+  options.instance_id = instance_id_;
+  options.lease_ms = config_.inbox_lease_ms;
+  options.password = *password;
+  return OpenPostgresInbox(config_.inbox_url, options);
+}
+
+Status Daemon::Assemble(std::unique_ptr<Inbox> inbox) {
+  Daemon* d = this;
+  const DaemonConfig& config = config_;
+  const Logger& logger = logger_;
+  d->inbox_ = std::move(inbox);
+  auto sinks = BuildSinks(config, d->inbox_.get());
   if (!sinks.ok()) return sinks.status();
   d->sinks_ = std::move(*sinks);
   Router router;
@@ -123,7 +152,7 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(const DaemonConfig& config, Logge
       });
     };
   }
-  if (config.notify.enabled) ALIPAYMSG_RETURN_IF_ERROR(d->BuildNotifyReceiver(credentials));
+  if (config.notify.enabled) ALIPAYMSG_RETURN_IF_ERROR(d->BuildNotifyReceiver(credentials_));
 
   auto client = Client::Create(std::move(options));
   if (!client.ok()) return client.status();
@@ -131,14 +160,15 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(const DaemonConfig& config, Logge
   for (size_t i = 0; i < config.apps.size(); ++i) {
     const AppConfig& app = config.apps[i];
     AppOptions a;
-    a.credentials = credentials[i];
+    a.credentials = credentials_[i];
     a.server_host = app.server_host;
     a.tls = app.ssl;
     a.ca_file = app.ca_file;
     Status added = d->client_->AddApp(std::move(a));
     if (!added.ok()) return added.WithContext(app.key_name + " (app " + app.credentials.app_id + ")");
   }
-  return d;
+  assembled_.store(true, std::memory_order_release);
+  return Status::Ok();
 }
 
 // Verification keys per app from the app blocks: key mode the Alipay public key; cert mode every
@@ -171,25 +201,74 @@ Status Daemon::BuildNotifyReceiver(const std::vector<std::shared_ptr<const Crede
 
 Daemon::~Daemon() { Stop(); }
 
-Status Daemon::Start() {
+Status Daemon::StartAssembled() {
   ALIPAYMSG_RETURN_IF_ERROR(dispatcher_->Start());
-  if (notify_receiver_) {
-    const NotifyConfig& n = config_.notify;
-    NotifyServerOptions options;
-    const bool v6 = n.host.find(':') != std::string::npos;
-    options.listen = (v6 ? "[" + n.host + "]" : n.host) + ":" + std::to_string(n.port);
-    options.paths = n.paths;
-    options.cert_file = n.cert_file;
-    options.key_file = n.key_file;
-    options.limits = n.limits;
-    auto server = NotifyServer::Start(options, *notify_receiver_);
-    if (!server.ok()) return server.status().WithContext("notify.listen");
-    notify_server_ = std::move(*server);
-    std::string paths;
-    for (const std::string& p : n.paths) paths += (paths.empty() ? "" : " ") + p;
-    Log(logger_, LogLevel::kInfo,
-        std::string("notify listener on ") + (n.cert_file.empty() ? "http" : "https") + "://" +
-            (v6 ? "[" + n.host + "]" : n.host) + ":" + std::to_string(notify_server_->port()) + " (" + paths + ")");
+  ALIPAYMSG_RETURN_IF_ERROR(StartNotifyListener());
+  client_->Start();
+  dispatcher_->Notify();  // whatever a previous run left pending
+  return Status::Ok();
+}
+
+// Retries opening the (PostgreSQL) inbox with backoff until it opens or Stop(); then starts the rest.
+void Daemon::OpenInboxInBackground() {
+  std::chrono::milliseconds delay(500);
+  while (true) {
+    {
+      std::unique_lock lock(opener_mu_);
+      if (opener_cv_.wait_for(lock, delay, [this] { return opener_stop_; })) return;
+    }
+    delay = std::min<std::chrono::milliseconds>(delay * 2, std::chrono::seconds(30));
+    auto inbox = OpenInbox();
+    if (!inbox.ok()) {
+      std::lock_guard lock(opener_mu_);
+      if (inbox_error_ != inbox.status().ToString()) {
+        Log(logger_, LogLevel::kWarn, "inbox still not reachable (will retry): " + inbox.status().ToString());
+      }
+      inbox_error_ = inbox.status().ToString();
+      continue;
+    }
+    std::lock_guard lock(opener_mu_);  // Stop() waits for this to finish, or it stops us before
+    if (opener_stop_) return;
+    Status status = Assemble(std::move(*inbox));
+    if (status.ok()) status = StartAssembled();
+    if (!status.ok()) {
+      // Not a connectivity problem: nothing will fix it by waiting. Stay not ready, say why.
+      inbox_error_ = status.ToString();
+      Log(logger_, LogLevel::kError, "cannot start on the inbox: " + inbox_error_);
+      return;
+    }
+    inbox_error_.clear();
+    Log(logger_, LogLevel::kInfo, "inbox " + RedactInboxUrl(config_.inbox_url) + " open; connecting");
+    return;
+  }
+}
+
+// The notification listener needs the inbox (its receiver stores there): started once assembled.
+Status Daemon::StartNotifyListener() {
+  if (!notify_receiver_) return Status::Ok();
+  const NotifyConfig& n = config_.notify;
+  NotifyServerOptions options;
+  const bool v6 = n.host.find(':') != std::string::npos;
+  options.listen = (v6 ? "[" + n.host + "]" : n.host) + ":" + std::to_string(n.port);
+  options.paths = n.paths;
+  options.cert_file = n.cert_file;
+  options.key_file = n.key_file;
+  options.limits = n.limits;
+  auto server = NotifyServer::Start(options, *notify_receiver_);
+  if (!server.ok()) return server.status().WithContext("notify.listen");
+  notify_server_ = std::move(*server);
+  std::string paths;
+  for (const std::string& p : n.paths) paths += (paths.empty() ? "" : " ") + p;
+  Log(logger_, LogLevel::kInfo,
+      std::string("notify listener on ") + (n.cert_file.empty() ? "http" : "https") + "://" +
+          (v6 ? "[" + n.host + "]" : n.host) + ":" + std::to_string(notify_server_->port()) + " (" + paths + ")");
+  return Status::Ok();
+}
+
+Status Daemon::Start() {
+  if (assembled_.load(std::memory_order_acquire)) {
+    ALIPAYMSG_RETURN_IF_ERROR(dispatcher_->Start());
+    ALIPAYMSG_RETURN_IF_ERROR(StartNotifyListener());
   }
   if (!config_.admin_host.empty()) {
     AdminServer::Callbacks callbacks;
@@ -202,6 +281,10 @@ Status Daemon::Start() {
     Log(logger_, LogLevel::kInfo,
         "admin on http://" + config_.admin_host + ":" + std::to_string(admin_->port()) + " (/healthz /readyz /metrics)");
   }
+  if (!assembled_.load(std::memory_order_acquire)) {
+    opener_ = std::thread([this] { OpenInboxInBackground(); });
+    return Status::Ok();
+  }
   client_->Start();
   dispatcher_->Notify();  // whatever a previous run left pending
   return Status::Ok();
@@ -210,6 +293,12 @@ Status Daemon::Start() {
 void Daemon::Stop() {
   if (stopped_) return;
   stopped_ = true;
+  {
+    std::lock_guard lock(opener_mu_);
+    opener_stop_ = true;
+  }
+  opener_cv_.notify_all();
+  if (opener_.joinable()) opener_.join();
   // No new notifications. One being stored is still committed (the inbox closes last), but its
   // answer goes with its connection: Alipay's retry is then a duplicate, answered success.
   if (notify_server_) notify_server_->Stop();
@@ -222,6 +311,14 @@ void Daemon::Stop() {
 
 std::vector<AppHealth> Daemon::Health() const {
   std::vector<AppHealth> out;
+  if (!assembled_.load(std::memory_order_acquire)) {
+    // Not connected to Alipay at all until the inbox opens: say why on every app.
+    std::lock_guard lock(const_cast<std::mutex&>(opener_mu_));
+    for (const AppConfig& app : config_.apps) {
+      out.push_back(AppHealth{app.credentials.app_id, "waiting-for-inbox", false, inbox_error_, 0});
+    }
+    return out;
+  }
   for (const ConnectionStats& s : client_->Stats()) {
     out.push_back(AppHealth{s.app_id, std::string(ToString(s.state)), s.connected, s.last_error, s.reconnects});
   }
@@ -230,6 +327,11 @@ std::vector<AppHealth> Daemon::Health() const {
 
 MetricsSnapshot Daemon::Metrics() const {
   MetricsSnapshot m;
+  // The label matters where several instances run; a lone SQLite daemon keeps its series unchanged
+  // unless it was given an id.
+  if (!config_.inbox_url.empty() || !config_.instance_id.empty()) m.instance = instance_id_;
+  if (!config_.inbox_url.empty()) m.shared_inbox = RedactInboxUrl(config_.inbox_url);
+  if (!assembled_.load(std::memory_order_acquire)) return m;
   for (const ConnectionStats& s : client_->Stats()) {
     AppMetrics a;
     a.app_id = s.app_id;
@@ -259,6 +361,7 @@ MetricsSnapshot Daemon::Metrics() const {
     m.inbox_dead = stats->dead;
     m.inbox_unhandled = stats->unhandled;
     m.inbox_rejected = stats->rejected;
+    m.report_inbox = stats->reports_inbox_wide;
   }
   DispatcherStats d = dispatcher_->Stats();
   m.dispatch_done = d.done;
@@ -277,6 +380,9 @@ MetricsSnapshot Daemon::Metrics() const {
 
 std::vector<ListenerMetrics> Daemon::Listeners() const {
   std::vector<ListenerMetrics> out;
+  // A daemon waiting for its (PostgreSQL) inbox builds the receiver and starts the listener on the
+  // opener thread, holding opener_mu_.
+  std::lock_guard lock(const_cast<std::mutex&>(opener_mu_));
   if (!notify_receiver_) return out;
   ListenerMetrics l;
   l.name = "notify";

@@ -30,17 +30,22 @@ std::string Number(double v) {
 
 class Writer {
  public:
+  // Added to every sample: instance="..." (when the daemon has an instance id).
+  explicit Writer(const std::string& instance)
+      : common_(instance.empty() ? "" : "instance=\"" + Label(instance) + "\"") {}
   void Family(const std::string& name, const char* type, const char* help) {
     out_ << "# HELP " << name << " " << help << "\n# TYPE " << name << " " << type << "\n";
   }
   void Sample(const std::string& name, const std::string& labels, double value) {
     out_ << name;
-    if (!labels.empty()) out_ << "{" << labels << "}";
+    const std::string all = common_.empty() ? labels : labels.empty() ? common_ : common_ + "," + labels;
+    if (!all.empty()) out_ << "{" << all << "}";
     out_ << " " << Number(value) << "\n";
   }
   std::string str() const { return out_.str(); }
 
  private:
+  std::string common_;
   std::ostringstream out_;
 };
 
@@ -49,7 +54,7 @@ std::string AppLabel(const AppMetrics& app) { return "app_id=\"" + Label(app.app
 }  // namespace
 
 std::string RenderPrometheus(const MetricsSnapshot& s) {
-  Writer w;
+  Writer w(s.instance);
   w.Family("alipaymsg_up", "gauge", "1 while alipay-msgd runs.");
   w.Sample("alipaymsg_up", "", 1);
 
@@ -99,12 +104,16 @@ std::string RenderPrometheus(const MetricsSnapshot& s) {
     w.Sample("alipaymsg_ack_latency_seconds_count", AppLabel(app), static_cast<double>(app.latency_count));
   }
 
-  w.Family("alipaymsg_inbox_messages", "gauge", "Messages in the inbox by state (pending + in_flight = depth).");
+  w.Family("alipaymsg_inbox_messages", "gauge",
+           "Messages in the inbox by state (pending + in_flight = depth); a shared inbox is reported by one "
+           "instance only.");
   const std::pair<const char*, int64_t> states[] = {
       {"pending", s.inbox_pending}, {"in_flight", s.inbox_in_flight}, {"done", s.inbox_done},
       {"dead", s.inbox_dead},       {"unhandled", s.inbox_unhandled}, {"rejected", s.inbox_rejected}};
+  const std::string inbox = s.shared_inbox.empty() ? "" : "inbox=\"" + Label(s.shared_inbox) + "\",";
   for (const auto& [state, n] : states) {
-    w.Sample("alipaymsg_inbox_messages", std::string("state=\"") + state + "\"", static_cast<double>(n));
+    if (!s.report_inbox) break;
+    w.Sample("alipaymsg_inbox_messages", inbox + "state=\"" + state + "\"", static_cast<double>(n));
   }
 
   w.Family("alipaymsg_dispatch_results_total", "counter", "Dispatch attempts by recorded result.");

@@ -1,5 +1,6 @@
 // The jsonl sink: exactly-once lines, committed with the inbox (see JsonlSink in sinks.h).
 #include <fcntl.h>
+#include <libpq-fe.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -7,6 +8,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 
@@ -102,22 +105,95 @@ Status JsonlSink::Recover(const std::string& inbox_db_path) {
   sqlite3_finalize(read);
   sqlite3_close(db);
   if (!committed.ok()) return committed.status();
+  return TruncateToCommitted(committed->size);
+}
 
+Status JsonlSink::TruncateToCommitted(int64_t committed_size) {
   struct stat st;
   if (::stat(path_.c_str(), &st) != 0) {
     if (errno == ENOENT) return Status::Ok();  // created by the first line
     return Errno("stat " + path_);
   }
-  if (st.st_size <= committed->size) return Status::Ok();
+  if (st.st_size <= committed_size) return Status::Ok();
   // Lines written by transactions that never committed: not part of the output.
   int fd = ::open(path_.c_str(), O_WRONLY | O_CLOEXEC);
   if (fd < 0) return Errno("opening " + path_);
-  int rc = ::ftruncate(fd, committed->size);
+  int rc = ::ftruncate(fd, committed_size);
   if (rc == 0) rc = ::fsync(fd);
   int saved = errno;
   ::close(fd);
   errno = saved;
   return rc == 0 ? Status::Ok() : Errno("truncating " + path_ + " to its committed size");
+}
+
+std::string JsonlSinkKey(const std::string& path) {
+  char host[256] = {};
+  if (::gethostname(host, sizeof(host) - 1) != 0 || host[0] == '\0') std::snprintf(host, sizeof(host), "localhost");
+  return std::string(host) + ":" + path;
+}
+
+// PostgreSQL: the row lives in the inbox schema (alipaymsg_jsonl_sink); one statement per line both
+// reads the committed size and records the new one.
+Status JsonlSink::Recover(Inbox& inbox, const std::string& key) {
+  std::lock_guard lock(mu_);
+  CloseFile();
+  key_ = key;
+  std::error_code ec;
+  std::filesystem::path parent = std::filesystem::path(path_).parent_path();
+  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+  if (ec) return IoError("creating directory " + parent.string() + ": " + ec.message());
+  struct stat st;
+  int64_t existing = 0;
+  if (::stat(path_.c_str(), &st) == 0) {
+    existing = st.st_size;
+  } else if (errno != ENOENT) {
+    return Errno("stat " + path_);
+  }
+  int64_t committed = 0;
+  Status status = inbox.RunInTransaction([&](InboxTransaction& tx) -> Status {
+    if (tx.backend() != "postgresql") return Internal("the jsonl sink's shared-inbox recovery needs a PostgreSQL inbox");
+    auto* conn = static_cast<PGconn*>(tx.native());
+    const std::string size = std::to_string(existing);
+    const char* params[] = {key_.c_str(), size.c_str()};
+    PGresult* r = PQexecParams(conn,
+                               "WITH ins AS (INSERT INTO alipaymsg_jsonl_sink (sink, committed_size) VALUES ($1, "
+                               "$2::bigint) ON CONFLICT (sink) DO NOTHING RETURNING committed_size) "
+                               "SELECT committed_size FROM ins UNION ALL "
+                               "SELECT committed_size FROM alipaymsg_jsonl_sink WHERE sink = $1",
+                               2, nullptr, params, nullptr, nullptr, 0);
+    Status result = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0
+                        ? Status::Ok()
+                        : IoError(std::string("reading the jsonl sink table: ") + PQresultErrorMessage(r));
+    if (result.ok()) committed = std::strtoll(PQgetvalue(r, 0, 0), nullptr, 10);
+    PQclear(r);
+    return result;
+  });
+  if (!status.ok()) return status;
+  return TruncateToCommitted(committed);
+}
+
+Status JsonlSink::AppendPostgres(InboxTransaction& tx, std::string_view line) {
+  auto* conn = static_cast<PGconn*>(tx.native());
+  if (key_.empty()) return Internal("the jsonl sink " + path_ + " was not recovered against the inbox");
+  const bool first_in_transaction = tx.BeforeCommit(this, [this] { return SyncBeforeCommit(); });
+  if (first_in_transaction || fd_ < 0) ALIPAYMSG_RETURN_IF_ERROR(OpenForTransaction());
+  const int64_t total = static_cast<int64_t>(line.size()) + 1;
+  // The offset is the committed size, or the file's end when someone cut the file shorter.
+  const std::string file_size = std::to_string(file_size_), length = std::to_string(total);
+  const char* params[] = {key_.c_str(), file_size.c_str(), length.c_str()};
+  PGresult* r = PQexecParams(conn,
+                             "UPDATE alipaymsg_jsonl_sink SET committed_size = LEAST(committed_size, $2::bigint) "
+                             "+ $3::bigint, lines = lines + 1 WHERE sink = $1 RETURNING committed_size - $3::bigint",
+                             3, nullptr, params, nullptr, nullptr, 0);
+  Status status = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1
+                      ? Status::Ok()
+                      : IoError(std::string("recording the jsonl sink's size") +
+                                (PQresultStatus(r) == PGRES_TUPLES_OK ? " (no row: was Recover() called?)"
+                                                                       : std::string(": ") + PQresultErrorMessage(r)));
+  const int64_t offset = status.ok() ? std::strtoll(PQgetvalue(r, 0, 0), nullptr, 10) : 0;
+  PQclear(r);
+  if (!status.ok()) return status;
+  return WriteAt(offset, line);
 }
 
 Status JsonlSink::PrepareFor(sqlite3* db) {
@@ -179,9 +255,10 @@ Status JsonlSink::SyncBeforeCommit() {
 }
 
 Status JsonlSink::AppendInTransaction(InboxTransaction& tx, std::string_view line) {
-  auto* db = static_cast<sqlite3*>(tx.native());
-  if (!db) return Internal("the jsonl sink needs a SQLite inbox");
   std::lock_guard lock(mu_);
+  if (tx.backend() == "postgresql") return AppendPostgres(tx, line);
+  auto* db = static_cast<sqlite3*>(tx.native());
+  if (!db) return Internal("the jsonl sink needs a SQLite or PostgreSQL inbox");
   ALIPAYMSG_RETURN_IF_ERROR(PrepareFor(db));
   // The first line of a transaction registers its one fdatasync and checks the file.
   const bool first_in_transaction = tx.BeforeCommit(this, [this] { return SyncBeforeCommit(); });
@@ -194,6 +271,21 @@ Status JsonlSink::AppendInTransaction(InboxTransaction& tx, std::string_view lin
   // request did not commit (overwritten here). Shorter means someone truncated or replaced it:
   // append at its end.
   const int64_t offset = std::min<int64_t>(committed->size, file_size_);
+  ALIPAYMSG_RETURN_IF_ERROR(WriteAt(offset, line));
+  const int64_t new_size = file_size_;
+
+  sqlite3_bind_text(write_, 1, path_.data(), static_cast<int>(path_.size()), SQLITE_STATIC);
+  sqlite3_bind_int64(write_, 2, new_size);
+  sqlite3_bind_int64(write_, 3, committed->lines + 1);
+  const int rc = sqlite3_step(write_);
+  sqlite3_reset(write_);
+  if (rc != SQLITE_DONE) return SqliteError(db, "recording the jsonl sink's size");
+  return Status::Ok();
+}
+
+// Writes `line` + "\n" at `offset`, cutting off whatever followed (an aborted transaction's lines);
+// file_size_ becomes the new end. Under mu_.
+Status JsonlSink::WriteAt(int64_t offset, std::string_view line) {
   char newline = '\n';
   struct iovec parts[2] = {{const_cast<char*>(line.data()), line.size()}, {&newline, 1}};
   const size_t total = line.size() + 1;
@@ -228,13 +320,6 @@ Status JsonlSink::AppendInTransaction(InboxTransaction& tx, std::string_view lin
     return status;
   }
   file_size_ = new_size;
-
-  sqlite3_bind_text(write_, 1, path_.data(), static_cast<int>(path_.size()), SQLITE_STATIC);
-  sqlite3_bind_int64(write_, 2, new_size);
-  sqlite3_bind_int64(write_, 3, committed->lines + 1);
-  const int rc = sqlite3_step(write_);
-  sqlite3_reset(write_);
-  if (rc != SQLITE_DONE) return SqliteError(db, "recording the jsonl sink's size");
   return Status::Ok();
 }
 

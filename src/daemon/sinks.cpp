@@ -152,7 +152,7 @@ void Slots::Cancel() {
 
 // ---- BuildSinks ----
 
-Result<std::unique_ptr<SinkRouter>> BuildSinks(const DaemonConfig& config) {
+Result<std::unique_ptr<SinkRouter>> BuildSinks(const DaemonConfig& config, Inbox* inbox) {
   auto router = std::make_unique<SinkRouter>();
   std::map<std::string, std::shared_ptr<JsonlSink>> jsonl_by_path;
   for (const SinkConfig& s : config.sinks) {
@@ -162,7 +162,10 @@ Result<std::unique_ptr<SinkRouter>> BuildSinks(const DaemonConfig& config) {
         auto& shared = jsonl_by_path[s.jsonl_path];
         if (!shared) {
           shared = std::make_shared<JsonlSink>(s.jsonl_path);
-          Status recovered = shared->Recover(config.inbox_path);
+          // A shared (PostgreSQL) inbox keeps each machine's file under its own key.
+          Status recovered = config.inbox_url.empty() || inbox == nullptr
+                                 ? shared->Recover(config.inbox_path)
+                                 : shared->Recover(*inbox, JsonlSinkKey(s.jsonl_path));
           if (!recovered.ok()) return recovered.WithContext(s.key_name + " (jsonl " + s.jsonl_path + ")");
         }
         sink = shared;

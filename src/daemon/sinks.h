@@ -26,6 +26,10 @@
 struct sqlite3;
 struct sqlite3_stmt;
 
+namespace alipaymsg {
+class Inbox;
+}
+
 namespace alipaymsg::daemon {
 
 // "2024-05-06T07:08:09.123Z" (UTC, milliseconds).
@@ -127,6 +131,10 @@ class JsonlSink final : public Sink {
   // Creates the sink's table in the inbox database at `inbox_db_path` (own connection) and
   // truncates the file to its last committed size. Call once before dispatching starts.
   Status Recover(const std::string& inbox_db_path);
+  // The same through an inbox that runs transactions of its own (the PostgreSQL inbox, whose
+  // schema has the sink table), the file known by `key` there. A file the inbox has no record of
+  // is adopted at its current size (its lines predate this inbox: kept, never rewritten).
+  Status Recover(Inbox& inbox, const std::string& key);
 
   // The effect itself: appends `line` + "\n" as described above, inside `tx` (a SqliteInbox
   // transaction). Public for tests and benchmarks.
@@ -136,11 +144,15 @@ class JsonlSink final : public Sink {
 
  private:
   Status PrepareFor(sqlite3* db);
+  Status AppendPostgres(InboxTransaction& tx, std::string_view line);
+  Status TruncateToCommitted(int64_t committed_size);
+  Status WriteAt(int64_t offset, std::string_view line);
   Status OpenForTransaction();
   Status SyncBeforeCommit();
   void CloseFile();
 
   const std::string path_;
+  std::string key_;  // the file's row in a PostgreSQL inbox (set by Recover(Inbox&, key))
   std::mutex mu_;  // the writer thread normally; tests may use several inboxes
   int fd_ = -1;
   int64_t file_size_ = 0;      // of the open file, as this sink left it
@@ -215,7 +227,12 @@ class WebhookSink final : public Sink {
   std::shared_ptr<TlsClientContext> tls_;
 };
 
-// Builds the sinks of `config` (one JsonlSink per distinct path, recovered against the inbox).
-Result<std::unique_ptr<SinkRouter>> BuildSinks(const DaemonConfig& config);
+// Builds the sinks of `config` (one JsonlSink per distinct path, recovered against the inbox:
+// the SQLite file at config.inbox_path, or `inbox` when config.inbox_url is set).
+Result<std::unique_ptr<SinkRouter>> BuildSinks(const DaemonConfig& config, Inbox* inbox = nullptr);
+
+// The key of a jsonl file in a shared inbox: "<hostname>:<path>" (instances on other machines may
+// use the same path for their own files).
+std::string JsonlSinkKey(const std::string& path);
 
 }  // namespace alipaymsg::daemon

@@ -98,6 +98,31 @@ TEST(MetricsTest, PrometheusText) {
             std::string::npos);
 }
 
+TEST(MetricsTest, SharedInboxSamplesCarryTheInstanceAndOneInstanceReportsTheInboxGauges) {
+  MetricsSnapshot s;
+  s.instance = "host-a";
+  s.shared_inbox = "postgresql://alipay:***@db/inbox";
+  s.inbox_pending = 3;
+  s.dispatch_done = 7;
+  AppMetrics app;
+  app.app_id = "2021000000000001";
+  app.received = 10;
+  s.apps.push_back(app);
+  std::string text = RenderPrometheus(s);
+  for (const char* line : {
+           "alipaymsg_up{instance=\"host-a\"} 1\n",
+           "alipaymsg_messages_received_total{instance=\"host-a\",app_id=\"2021000000000001\"} 10\n",
+           "alipaymsg_dispatch_results_total{instance=\"host-a\",result=\"done\"} 7\n",
+           "alipaymsg_inbox_messages{instance=\"host-a\",inbox=\"postgresql://alipay:***@db/inbox\",state=\"pending\"} 3\n",
+       }) {
+    EXPECT_NE(text.find(line), std::string::npos) << "missing: " << line << "in:\n" << text;
+  }
+  s.report_inbox = false;  // another live instance reports the shared gauges
+  text = RenderPrometheus(s);
+  EXPECT_EQ(text.find("alipaymsg_inbox_messages{"), std::string::npos) << text;
+  EXPECT_NE(text.find("alipaymsg_dispatch_results_total{instance=\"host-a\",result=\"done\"} 7\n"), std::string::npos);
+}
+
 TEST(ReadinessTest, ReadyOnlyWhenEveryAppConnected) {
   bool ready = false;
   std::string body = RenderReadiness({{"1", "open", true, "", 0}, {"2", "backoff", false, "register.do: HTTP 502", 3}}, ready);

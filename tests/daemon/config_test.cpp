@@ -366,7 +366,7 @@ TEST_F(ConfigTest, TopLevelValueErrors) {
   EXPECT_EQ(ErrorOf(std::string(kApp) + "retry:\n  max-attempts: 0\n"),
             At(6) + "retry.max-attempts: 0 is out of range (1 to 1000)");
   EXPECT_EQ(ErrorOf(std::string(kApp) + "inbox:\n  path:\n"), At(6) + "inbox.path: has no value");
-  EXPECT_EQ(ErrorOf(std::string(kApp) + "inbox: [a, b]\n"), At(5) + "inbox: expected a map with path");
+  EXPECT_EQ(ErrorOf(std::string(kApp) + "inbox: [a, b]\n"), At(5) + "inbox: expected a map with path, url, password-file, lease-ms");
 }
 
 TEST_F(ConfigTest, Heartbeat) {
@@ -599,6 +599,77 @@ TEST_F(ConfigTest, EnvironmentVariableList) {
                                "ALIPAY_INBOX_PATH", "ALIPAY_ADMIN_LISTEN", "ALIPAY_HEARTBEAT_PONG_TIMEOUT_MS"}) {
     EXPECT_NE(std::find(names.begin(), names.end(), expected), names.end()) << expected;
   }
+}
+
+// ---- the shared PostgreSQL inbox ----
+
+const char* kAppBlock = R"(alipay:
+  app-id: "2021000000000001"
+  sign-type: RSA2
+  app-private-key-path: keys/app_private.pem
+  alipay-public-key-path: keys/alipay_public.pem
+)";
+
+TEST_F(ConfigTest, PostgresInboxUrlLeaseInstanceAndPasswordFile) {
+  Write("secrets/pg-password", "s3cret\n");
+  auto config = Parse(std::string(kAppBlock) + R"(instance-id: host-a
+inbox:
+  url: "postgresql://alipay@db.internal:5432/inbox"
+  password-file: secrets/pg-password
+  lease-ms: 5000
+)");
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  EXPECT_EQ(config->inbox_url, "postgresql://alipay@db.internal:5432/inbox");
+  EXPECT_EQ(config->inbox_password_file, Abs("secrets/pg-password"));
+  EXPECT_EQ(config->inbox_lease_ms, 5000);
+  EXPECT_EQ(config->instance_id, "host-a");
+  EXPECT_EQ(EffectiveInstanceId(*config), "host-a");
+  auto password = ReadInboxPassword(*config);
+  ASSERT_TRUE(password.ok()) << password.status().ToString();
+  EXPECT_EQ(*password, "s3cret");
+
+  auto shorthand = Parse(std::string(kAppBlock) + "inbox: postgres://alipay@db/inbox\n");
+  ASSERT_TRUE(shorthand.ok()) << shorthand.status().ToString();
+  EXPECT_EQ(shorthand->inbox_url, "postgres://alipay@db/inbox");
+  EXPECT_EQ(shorthand->inbox_lease_ms, 15000);
+  EXPECT_NE(EffectiveInstanceId(*shorthand).find("-"), std::string::npos) << "hostname-pid by default";
+
+  auto from_env = Parse(kAppBlock, {{"ALIPAY_INBOX_URL", "postgresql://u@h/d"}, {"ALIPAY_INSTANCE_ID", "b"}});
+  ASSERT_TRUE(from_env.ok()) << from_env.status().ToString();
+  EXPECT_EQ(from_env->inbox_url, "postgresql://u@h/d");
+  EXPECT_EQ(from_env->instance_id, "b");
+  auto sqlite = Parse(kAppBlock);
+  ASSERT_TRUE(sqlite.ok());
+  EXPECT_TRUE(sqlite->inbox_url.empty()) << "SQLite stays the default";
+}
+
+TEST_F(ConfigTest, PostgresInboxErrorsNameFileLineAndKeyWithoutThePassword) {
+  const std::string both = std::string(kAppBlock) + R"(inbox:
+  path: var/inbox.db
+  url: "postgresql://alipay:hunter2@db/inbox"
+)";
+  std::string error = ErrorOf(both);
+  EXPECT_NE(error.find(At(8) + "inbox.url: set either inbox.path"), std::string::npos) << error;
+  EXPECT_EQ(error.find("hunter2"), std::string::npos) << error;
+
+  error = ErrorOf(std::string(kAppBlock) + "inbox:\n  url: \"mysql://root:hunter2@db/x\"\n");
+  EXPECT_NE(error.find(At(7) + "inbox.url: \"mysql://root:***@db/x\" is not a PostgreSQL URL"), std::string::npos)
+      << error;
+  EXPECT_EQ(error.find("hunter2"), std::string::npos) << error;
+
+  error = ErrorOf(std::string(kAppBlock) + "inbox:\n  url: postgresql://db/x\n  password-file: nope\n  lease-ms: 10\n");
+  EXPECT_NE(error.find(At(8) + "inbox.password-file: " + Abs("nope") + ": no such file"), std::string::npos) << error;
+  EXPECT_NE(error.find(At(9) + "inbox.lease-ms:"), std::string::npos) << error;
+
+  error = ErrorOf(kAppBlock, {{"ALIPAY_INBOX_URL", "db.example"}});
+  EXPECT_NE(error.find("environment: ALIPAY_INBOX_URL: \"db.example\" is not a PostgreSQL URL"), std::string::npos)
+      << error;
+
+  auto warned = Parse(std::string(kAppBlock) + "inbox:\n  path: x.db\n  lease-ms: 5000\n");
+  ASSERT_TRUE(warned.ok()) << warned.status().ToString();
+  std::string all;
+  for (const std::string& w : warned->warnings) all += w + "\n";
+  EXPECT_NE(all.find(At(8) + "inbox.lease-ms: only used with a PostgreSQL inbox"), std::string::npos) << all;
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "alipaymsg/inbox.h"
 
 #include <gtest/gtest.h>
+#include <libpq-fe.h>
 #include <sqlite3.h>
 
 #include <atomic>
@@ -13,6 +14,7 @@
 #include <thread>
 
 #include "inbox/scoped_temp_dir.h"
+#include "testing/postgres_server.h"
 
 namespace alipaymsg {
 namespace {
@@ -33,6 +35,32 @@ InboundMessage Msg(const std::string& msg_id, const std::string& app_id = "20210
 
 DispatchResult Done() { return DispatchResult{DispatchResult::Kind::kDone, 0, ""}; }
 
+// Runs SQL on the SQLite file at `path` through a connection of the test's own.
+void SqliteExec(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  sqlite3_busy_timeout(db, 5000);
+  char* error = nullptr;
+  int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error);
+  EXPECT_EQ(rc, SQLITE_OK) << (error ? error : "");
+  sqlite3_free(error);
+  sqlite3_close(db);
+}
+
+int64_t SqliteQueryInt(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  EXPECT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr), SQLITE_OK) << sql;
+  int64_t value = -1;
+  if (sqlite3_step(stmt) == SQLITE_ROW) value = sqlite3_column_int64(stmt, 0);
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  return value;
+}
+
+// ---- SQLite only: the file, its owner lock, read-only opening, migrations, WAL ----
+
 class InboxTest : public ::testing::Test {
  protected:
   void SetUp() override { path_ = dir_.path() + "/inbox.db"; }
@@ -43,97 +71,12 @@ class InboxTest : public ::testing::Test {
     return inbox.ok() ? std::move(*inbox) : nullptr;
   }
 
-  // Runs SQL on the file through a connection of the test's own.
-  void ExecSql(const std::string& sql) {
-    sqlite3* db = nullptr;
-    ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
-    sqlite3_busy_timeout(db, 5000);
-    char* error = nullptr;
-    int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error);
-    EXPECT_EQ(rc, SQLITE_OK) << (error ? error : "");
-    sqlite3_free(error);
-    sqlite3_close(db);
-  }
-
-  int64_t QueryInt(const std::string& sql) {
-    sqlite3* db = nullptr;
-    EXPECT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
-    sqlite3_stmt* stmt = nullptr;
-    EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr), SQLITE_OK) << sql;
-    int64_t value = -1;
-    if (sqlite3_step(stmt) == SQLITE_ROW) value = sqlite3_column_int64(stmt, 0);
-    sqlite3_finalize(stmt);
-    sqlite3_close(db);
-    return value;
-  }
+  void ExecSql(const std::string& sql) { SqliteExec(path_, sql); }
+  int64_t QueryInt(const std::string& sql) { return SqliteQueryInt(path_, sql); }
 
   testing::ScopedTempDir dir_{"inbox-test"};
   std::string path_;
 };
-
-TEST_F(InboxTest, StoresAndReadsBack) {
-  auto inbox = OpenInbox();
-  auto outcomes = inbox->Store({Msg("m1")});
-  ASSERT_TRUE(outcomes.ok()) << outcomes.status().ToString();
-  ASSERT_EQ(outcomes->size(), 1u);
-  EXPECT_EQ((*outcomes)[0], StoreOutcome::kNew);
-
-  auto got = inbox->Get("2021000000000001", "m1");
-  ASSERT_TRUE(got.ok());
-  ASSERT_TRUE(got->has_value());
-  const StoredMessage& s = **got;
-  EXPECT_EQ(s.message.msg_api, "alipay.open.mini.version.audit.passed");
-  EXPECT_EQ(s.message.biz_content, Msg("m1").biz_content);
-  EXPECT_EQ(s.message.channel, "websocket");
-  EXPECT_EQ(s.message.received_at_ms, 1700000000000);
-  EXPECT_EQ(s.state, MessageState::kPending);
-  EXPECT_EQ(s.attempts, 0);
-  EXPECT_EQ(s.delivery_count, 1);
-
-  auto absent = inbox->Get("2021000000000001", "nope");
-  ASSERT_TRUE(absent.ok());
-  EXPECT_FALSE(absent->has_value());
-  EXPECT_EQ(ToString(MessageState::kInFlight), "in_flight");
-}
-
-TEST_F(InboxTest, DuplicatesWithinABatchAndAcrossStoresAreDetected) {
-  auto inbox = OpenInbox();
-  auto first = inbox->Store({Msg("a"), Msg("b"), Msg("a"), Msg("a", "other-app")});
-  ASSERT_TRUE(first.ok());
-  EXPECT_EQ(*first, (std::vector<StoreOutcome>{StoreOutcome::kNew, StoreOutcome::kNew,
-                                               StoreOutcome::kDuplicate, StoreOutcome::kNew}));
-  auto second = inbox->Store({Msg("b"), Msg("c")});
-  ASSERT_TRUE(second.ok());
-  EXPECT_EQ(*second, (std::vector<StoreOutcome>{StoreOutcome::kDuplicate, StoreOutcome::kNew}));
-
-  EXPECT_EQ((*inbox->Get("2021000000000001", "a"))->delivery_count, 2);
-  EXPECT_EQ((*inbox->Get("2021000000000001", "b"))->delivery_count, 2);
-  EXPECT_EQ((*inbox->Get("other-app", "a"))->delivery_count, 1);
-  auto stats = inbox->Stats();
-  ASSERT_TRUE(stats.ok());
-  EXPECT_EQ(stats->duplicates, 2);
-  EXPECT_EQ(stats->pending, 4);
-  EXPECT_EQ(stats->stored, 6);
-}
-
-TEST_F(InboxTest, SurvivesReopenAndStillDetectsDuplicates) {
-  {
-    auto inbox = OpenInbox();
-    ASSERT_TRUE(inbox->Store({Msg("m1"), Msg("m2")}).ok());
-    ASSERT_TRUE(inbox->Store({Msg("m1")}).ok());
-    inbox->Close();
-    inbox->Close();  // idempotent
-  }
-  auto inbox = OpenInbox();
-  auto again = inbox->Store({Msg("m2"), Msg("m3")});
-  ASSERT_TRUE(again.ok());
-  EXPECT_EQ(*again, (std::vector<StoreOutcome>{StoreOutcome::kDuplicate, StoreOutcome::kNew}));
-  auto stats = inbox->Stats();
-  ASSERT_TRUE(stats.ok());
-  EXPECT_EQ(stats->pending, 3);
-  EXPECT_EQ(stats->duplicates, 2);  // persisted, not per process
-  EXPECT_EQ(QueryInt("SELECT MAX(version) FROM schema_version"), 2);
-}
 
 // A file written by a build with schema version 1 (biz content inside `messages`), frozen here as
 // such files exist in the wild: opening it migrates in place and loses nothing.
@@ -212,10 +155,236 @@ TEST_F(InboxTest, UsesWalJournal) {
   sqlite3_close(db);
 }
 
+TEST_F(InboxTest, ReadOnlyOpenInspectsWithoutWritingOrRecovering) {
+  SqliteInboxOptions read_only;
+  read_only.read_only = true;
+  auto missing = OpenSqliteInbox(path_, read_only);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
+  EXPECT_NE(missing.status().message().find(path_), std::string::npos) << missing.status().ToString();
+  {
+    auto crashed = OpenInbox();
+    ASSERT_TRUE(crashed->Store({Msg("m1"), Msg("m2")}).ok());
+    ASSERT_EQ(crashed->Claim(1, 0)->size(), 1u);  // "dies" with m1 in flight, lock released
+  }
+  auto inspector = OpenInbox(read_only);
+  ASSERT_TRUE(inspector);
+  EXPECT_EQ(inspector->Stats()->in_flight, 1) << "a read-only opener must not run crash recovery";
+  EXPECT_EQ(inspector->List(std::nullopt, 10)->size(), 2u);
+  EXPECT_EQ(inspector->Store({Msg("m3")}).status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(inspector->Claim(1, 0).status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(inspector->Replay(std::nullopt, std::nullopt, 0).status().code(), StatusCode::kUnavailable);
+  // It took no owner lock: a daemon starting now still becomes the owner and recovers m1.
+  auto daemon = OpenInbox();
+  EXPECT_EQ(daemon->Stats()->in_flight, 0);
+  EXPECT_EQ(inspector->Stats()->pending, 2);
+}
+
+TEST_F(InboxTest, ReadOnlyOpenRefusesAFileThatIsNotAnInbox) {
+  ExecSql("CREATE TABLE other (x INTEGER)");
+  SqliteInboxOptions read_only;
+  read_only.read_only = true;
+  auto inbox = OpenSqliteInbox(path_, read_only);
+  ASSERT_FALSE(inbox.ok());
+  EXPECT_NE(inbox.status().message().find("not an alipay-msg inbox"), std::string::npos)
+      << inbox.status().ToString();
+}
+
+TEST_F(InboxTest, AnOpenerThatMayNotOwnNeverResetsInFlightMessages) {
+  {
+    auto crashed = OpenInbox();
+    ASSERT_TRUE(crashed->Store({Msg("m1"), Msg("dead")}).ok());
+    ASSERT_EQ(crashed->Claim(2, 0)->size(), 2u);
+    ASSERT_TRUE(crashed->Complete("2021000000000001", "dead",
+                                  DispatchResult{DispatchResult::Kind::kDead, 0, "gave up"}, 0).ok());
+  }
+  SqliteInboxOptions guest;
+  guest.may_own = false;
+  auto cli = OpenInbox(guest);  // e.g. `alipay-msg inbox replay` while a daemon may be starting
+  EXPECT_EQ(cli->Stats()->in_flight, 1);
+  EXPECT_EQ(*cli->Replay(std::nullopt, std::nullopt, 0), 1);  // it still writes
+  auto daemon = OpenInbox();  // and the lock was left for the daemon
+  EXPECT_EQ(daemon->Stats()->in_flight, 0);
+  EXPECT_EQ(daemon->Stats()->pending, 2);
+}
+
+TEST_F(InboxTest, RefusesPathsThatAreNotFiles) {
+  EXPECT_EQ(OpenSqliteInbox(":memory:").status().code(), StatusCode::kInvalidArgument);
+  auto in_missing_dir = OpenSqliteInbox(path_ + ".d/none/inbox.db");
+  ASSERT_FALSE(in_missing_dir.ok());
+  EXPECT_NE(in_missing_dir.status().message().find("none/inbox.db"), std::string::npos);
+}
+
+
+// ---- the contract every Inbox keeps: one suite, run on each backend ----
+
+enum class Backend { kSqlite, kPostgres };
+std::string BackendName(Backend backend) { return backend == Backend::kSqlite ? "Sqlite" : "Postgres"; }
+
+// The options the contract tests vary, mapped onto each backend's own.
+struct TestOptions {
+  int max_batch = 512;
+  int max_queued = 8192;
+  int complete_linger_ms = 10;
+  std::string instance = "instance-a";  // PostgreSQL's instance id (SQLite: ignored)
+};
+
+class InboxContractTest : public ::testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == Backend::kSqlite) {
+      path_ = dir_.path() + "/inbox.db";
+      return;
+    }
+    testing::PostgresServer* server = testing::SharedPostgres();
+    ASSERT_NE(server, nullptr);
+    server_ = server;
+    url_ = server->FreshDatabaseUrl("inbox");
+    database_ = url_.substr(url_.rfind('/') + 1);
+    ASSERT_FALSE(url_.empty());
+  }
+
+  Result<std::unique_ptr<Inbox>> TryOpen(const TestOptions& o) {
+    if (GetParam() == Backend::kSqlite) {
+      SqliteInboxOptions options;
+      options.max_batch = o.max_batch;
+      options.max_queued = o.max_queued;
+      options.complete_linger_ms = o.complete_linger_ms;
+      return OpenSqliteInbox(path_, options);
+    }
+    PostgresInboxOptions options;
+    options.max_batch = o.max_batch;
+    options.max_queued = o.max_queued;
+    options.complete_linger_ms = o.complete_linger_ms;
+    options.instance_id = o.instance;
+    return OpenPostgresInbox(url_, options);
+  }
+
+  std::unique_ptr<Inbox> OpenInbox(const TestOptions& options = {}) {
+    auto inbox = TryOpen(options);
+    EXPECT_TRUE(inbox.ok()) << inbox.status().ToString();
+    return inbox.ok() ? std::move(*inbox) : nullptr;
+  }
+
+  // What errors name the inbox by: the file, or the database's URL.
+  std::string Where() const { return GetParam() == Backend::kSqlite ? path_ : url_; }
+  // The backend's name of an inbox table.
+  std::string T(const std::string& table) const {
+    return GetParam() == Backend::kSqlite ? table : "alipaymsg_" + table;
+  }
+  int CurrentSchemaVersion() const {
+    return GetParam() == Backend::kSqlite ? 2 : PostgresInboxCurrentSchemaVersion();
+  }
+
+  // Runs SQL on the inbox's database through a connection of the test's own.
+  void ExecSql(const std::string& sql) {
+    if (GetParam() == Backend::kPostgres) {
+      EXPECT_EQ(server_->Exec(database_, sql), "");
+      return;
+    }
+    SqliteExec(path_, sql);
+  }
+
+  int64_t QueryInt(const std::string& sql) {
+    if (GetParam() == Backend::kPostgres) {
+      std::string value;
+      EXPECT_EQ(server_->Exec(database_, sql, &value), "");
+      return value.empty() ? -1 : std::stoll(value);
+    }
+    return SqliteQueryInt(path_, sql);
+  }
+
+  // SQL inside an inbox transaction (a handler's effect), on whichever backend it is.
+  static Status ExecInTransaction(InboxTransaction& tx, const std::string& sql) {
+    if (tx.backend() == "postgresql") {
+      auto* conn = static_cast<PGconn*>(tx.native());
+      PGresult* r = PQexec(conn, sql.c_str());
+      Status status = PQresultStatus(r) == PGRES_COMMAND_OK ? Status::Ok() : Internal(PQresultErrorMessage(r));
+      PQclear(r);
+      return status;
+    }
+    auto* db = static_cast<sqlite3*>(tx.native());
+    if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK) return Internal(sqlite3_errmsg(db));
+    return Status::Ok();
+  }
+
+  testing::ScopedTempDir dir_{"inbox-test"};
+  std::string path_;
+  testing::PostgresServer* server_ = nullptr;
+  std::string url_, database_;
+};
+
+INSTANTIATE_TEST_SUITE_P(Backends, InboxContractTest, ::testing::Values(Backend::kSqlite, Backend::kPostgres),
+                         [](const ::testing::TestParamInfo<Backend>& info) { return BackendName(info.param); });
+
+TEST_P(InboxContractTest, StoresAndReadsBack) {
+  auto inbox = OpenInbox();
+  auto outcomes = inbox->Store({Msg("m1")});
+  ASSERT_TRUE(outcomes.ok()) << outcomes.status().ToString();
+  ASSERT_EQ(outcomes->size(), 1u);
+  EXPECT_EQ((*outcomes)[0], StoreOutcome::kNew);
+
+  auto got = inbox->Get("2021000000000001", "m1");
+  ASSERT_TRUE(got.ok());
+  ASSERT_TRUE(got->has_value());
+  const StoredMessage& s = **got;
+  EXPECT_EQ(s.message.msg_api, "alipay.open.mini.version.audit.passed");
+  EXPECT_EQ(s.message.biz_content, Msg("m1").biz_content);
+  EXPECT_EQ(s.message.channel, "websocket");
+  EXPECT_EQ(s.message.received_at_ms, 1700000000000);
+  EXPECT_EQ(s.state, MessageState::kPending);
+  EXPECT_EQ(s.attempts, 0);
+  EXPECT_EQ(s.delivery_count, 1);
+
+  auto absent = inbox->Get("2021000000000001", "nope");
+  ASSERT_TRUE(absent.ok());
+  EXPECT_FALSE(absent->has_value());
+  EXPECT_EQ(ToString(MessageState::kInFlight), "in_flight");
+}
+
+TEST_P(InboxContractTest, DuplicatesWithinABatchAndAcrossStoresAreDetected) {
+  auto inbox = OpenInbox();
+  auto first = inbox->Store({Msg("a"), Msg("b"), Msg("a"), Msg("a", "other-app")});
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(*first, (std::vector<StoreOutcome>{StoreOutcome::kNew, StoreOutcome::kNew,
+                                               StoreOutcome::kDuplicate, StoreOutcome::kNew}));
+  auto second = inbox->Store({Msg("b"), Msg("c")});
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(*second, (std::vector<StoreOutcome>{StoreOutcome::kDuplicate, StoreOutcome::kNew}));
+
+  EXPECT_EQ((*inbox->Get("2021000000000001", "a"))->delivery_count, 2);
+  EXPECT_EQ((*inbox->Get("2021000000000001", "b"))->delivery_count, 2);
+  EXPECT_EQ((*inbox->Get("other-app", "a"))->delivery_count, 1);
+  auto stats = inbox->Stats();
+  ASSERT_TRUE(stats.ok());
+  EXPECT_EQ(stats->duplicates, 2);
+  EXPECT_EQ(stats->pending, 4);
+  EXPECT_EQ(stats->stored, 6);
+}
+
+TEST_P(InboxContractTest, SurvivesReopenAndStillDetectsDuplicates) {
+  {
+    auto inbox = OpenInbox();
+    ASSERT_TRUE(inbox->Store({Msg("m1"), Msg("m2")}).ok());
+    ASSERT_TRUE(inbox->Store({Msg("m1")}).ok());
+    inbox->Close();
+    inbox->Close();  // idempotent
+  }
+  auto inbox = OpenInbox();
+  auto again = inbox->Store({Msg("m2"), Msg("m3")});
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*again, (std::vector<StoreOutcome>{StoreOutcome::kDuplicate, StoreOutcome::kNew}));
+  auto stats = inbox->Stats();
+  ASSERT_TRUE(stats.ok());
+  EXPECT_EQ(stats->pending, 3);
+  EXPECT_EQ(stats->duplicates, 2);  // persisted, not per process
+  EXPECT_EQ(QueryInt("SELECT MAX(version) FROM " + T("schema_version")), CurrentSchemaVersion());
+}
+
 // While the writer is held inside the first commit's callback, every other store queues up; they
 // must then go out in ceil(n / max_batch) transactions, not one each.
-TEST_F(InboxTest, GroupCommitDrainsTheQueueIntoFewTransactions) {
-  SqliteInboxOptions options;
+TEST_P(InboxContractTest, GroupCommitDrainsTheQueueIntoFewTransactions) {
+  TestOptions options;
   options.max_batch = 512;
   options.max_queued = 100000;
   auto inbox = OpenInbox(options);
@@ -263,13 +432,13 @@ TEST_F(InboxTest, GroupCommitDrainsTheQueueIntoFewTransactions) {
   // The held commit, then 2001 queued stores in ceil(2001 / 512) = 4 transactions.
   EXPECT_EQ(stats->commits, 1 + 4);
   inbox->Close();
-  EXPECT_EQ(QueryInt("SELECT COUNT(*) FROM messages"), kThreads * kPerThread + 2);
+  EXPECT_EQ(QueryInt("SELECT COUNT(*) FROM " + T("messages")), kThreads * kPerThread + 2);
 }
 
 // Completions wait (complete_linger_ms) to share one commit; a store queued meanwhile commits at
 // once on its own; Close() commits whatever still lingers.
-TEST_F(InboxTest, CompletionsLingerToShareACommitWhileAStoreGoesAtOnce) {
-  SqliteInboxOptions options;
+TEST_P(InboxContractTest, CompletionsLingerToShareACommitWhileAStoreGoesAtOnce) {
+  TestOptions options;
   options.complete_linger_ms = 2000;  // far longer than a store's commit takes
   auto inbox = OpenInbox(options);
   std::vector<InboundMessage> batch;
@@ -301,12 +470,12 @@ TEST_F(InboxTest, CompletionsLingerToShareACommitWhileAStoreGoesAtOnce) {
   auto future = last.get_future();
   ASSERT_EQ(future.wait_for(0s), std::future_status::ready);
   EXPECT_TRUE(future.get().ok());
-  EXPECT_EQ(QueryInt("SELECT COUNT(*) FROM messages WHERE state = 'done'"), 11);
+  EXPECT_EQ(QueryInt("SELECT COUNT(*) FROM " + T("messages") + " WHERE state = 'done'"), 11);
 }
 
 // Free-running: many producers, no holding. Only checks that commits are grouped at all and
 // reports the numbers.
-TEST_F(InboxTest, ConcurrentStoresShareCommits) {
+TEST_P(InboxContractTest, ConcurrentStoresShareCommits) {
   auto inbox = OpenInbox();
   constexpr int kThreads = 4, kPerThread = 1000;
   std::atomic<int> callbacks{0};
@@ -334,12 +503,12 @@ TEST_F(InboxTest, ConcurrentStoresShareCommits) {
   // Producers outrun a commit, so transactions are shared: at most one per two stores.
   EXPECT_LE(stats->commits * 2, stats->stored);
   std::cout << "[group commit] " << stats->stored << " single-message stores from " << kThreads
-            << " threads, synchronous=FULL: " << stats->commits << " transactions, "
+            << " threads, " << BackendName(GetParam()) << ": " << stats->commits << " transactions, "
             << elapsed.count() << " ms\n";
 }
 
-TEST_F(InboxTest, StoreAsyncBlocksWhenTheQueueIsFull) {
-  SqliteInboxOptions options;
+TEST_P(InboxContractTest, StoreAsyncBlocksWhenTheQueueIsFull) {
+  TestOptions options;
   options.max_queued = 4;
   auto inbox = OpenInbox(options);
   std::promise<void> release;
@@ -367,8 +536,8 @@ TEST_F(InboxTest, StoreAsyncBlocksWhenTheQueueIsFull) {
   EXPECT_EQ(inbox->Stats()->pending, 5);
 }
 
-TEST_F(InboxTest, ABatchLargerThanTheQueueStillGoesThrough) {
-  SqliteInboxOptions options;
+TEST_P(InboxContractTest, ABatchLargerThanTheQueueStillGoesThrough) {
+  TestOptions options;
   options.max_queued = 2;
   options.max_batch = 2;
   auto inbox = OpenInbox(options);
@@ -378,7 +547,7 @@ TEST_F(InboxTest, ABatchLargerThanTheQueueStillGoesThrough) {
   EXPECT_EQ(inbox->Stats()->pending, 5);
 }
 
-TEST_F(InboxTest, AFailingBatchDoesNotSinkTheOthersInItsGroup) {
+TEST_P(InboxContractTest, AFailingBatchDoesNotSinkTheOthersInItsGroup) {
   auto inbox = OpenInbox();
   std::promise<void> release;
   std::shared_future<void> released = release.get_future().share();
@@ -403,7 +572,7 @@ TEST_F(InboxTest, AFailingBatchDoesNotSinkTheOthersInItsGroup) {
   EXPECT_EQ(inbox->Stats()->pending, 3);
 }
 
-TEST_F(InboxTest, ClaimCompleteRetryAndDead) {
+TEST_P(InboxContractTest, ClaimCompleteRetryAndDead) {
   auto inbox = OpenInbox();
   ASSERT_TRUE(inbox->Store({Msg("m1"), Msg("m2"), Msg("m3")}).ok());
   const int64_t now = 1000;
@@ -460,7 +629,7 @@ TEST_F(InboxTest, ClaimCompleteRetryAndDead) {
   EXPECT_EQ(stats->pending + stats->in_flight, 0);
 }
 
-TEST_F(InboxTest, ClaimOneTakesAGivenPendingMessageEvenBeforeItIsDue) {
+TEST_P(InboxContractTest, ClaimOneTakesAGivenPendingMessageEvenBeforeItIsDue) {
   auto inbox = OpenInbox();
   ASSERT_TRUE(inbox->Store({Msg("m1")}).ok());
   const std::string app = "2021000000000001";
@@ -476,7 +645,7 @@ TEST_F(InboxTest, ClaimOneTakesAGivenPendingMessageEvenBeforeItIsDue) {
   EXPECT_FALSE(inbox->ClaimOne(app, "absent", 10)->has_value());
 }
 
-TEST_F(InboxTest, InFlightMessagesBecomePendingAfterACrash) {
+TEST_P(InboxContractTest, InFlightMessagesBecomePendingAfterACrash) {
   {
     auto inbox = OpenInbox();
     ASSERT_TRUE(inbox->Store({Msg("m1"), Msg("m2")}).ok());
@@ -496,70 +665,19 @@ TEST_F(InboxTest, InFlightMessagesBecomePendingAfterACrash) {
   EXPECT_EQ((*claimed)[0].attempts, 2) << "the interrupted attempt counts";
 }
 
-TEST_F(InboxTest, ASecondOpenerLeavesTheOwnersInFlightMessagesAlone) {
+TEST_P(InboxContractTest, ASecondOpenerLeavesTheOwnersInFlightMessagesAlone) {
   auto owner = OpenInbox();
   ASSERT_TRUE(owner->Store({Msg("m1")}).ok());
   ASSERT_EQ(owner->Claim(1, 0)->size(), 1u);
-  auto inspector = OpenInbox();  // e.g. `alipay-msg inbox inspect` beside a running daemon
+  TestOptions other;
+  other.instance = "instance-b";  // PostgreSQL: another instance; SQLite: a second opener
+  auto inspector = OpenInbox(other);  // e.g. `alipay-msg inbox inspect` beside a running daemon
   EXPECT_EQ(inspector->Stats()->in_flight, 1);
   EXPECT_TRUE(owner->Complete("2021000000000001", "m1", Done(), 0).ok());
   EXPECT_EQ(inspector->Stats()->done, 1);
 }
 
-TEST_F(InboxTest, ReadOnlyOpenInspectsWithoutWritingOrRecovering) {
-  SqliteInboxOptions read_only;
-  read_only.read_only = true;
-  auto missing = OpenSqliteInbox(path_, read_only);
-  ASSERT_FALSE(missing.ok());
-  EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
-  EXPECT_NE(missing.status().message().find(path_), std::string::npos) << missing.status().ToString();
-  {
-    auto crashed = OpenInbox();
-    ASSERT_TRUE(crashed->Store({Msg("m1"), Msg("m2")}).ok());
-    ASSERT_EQ(crashed->Claim(1, 0)->size(), 1u);  // "dies" with m1 in flight, lock released
-  }
-  auto inspector = OpenInbox(read_only);
-  ASSERT_TRUE(inspector);
-  EXPECT_EQ(inspector->Stats()->in_flight, 1) << "a read-only opener must not run crash recovery";
-  EXPECT_EQ(inspector->List(std::nullopt, 10)->size(), 2u);
-  EXPECT_EQ(inspector->Store({Msg("m3")}).status().code(), StatusCode::kUnavailable);
-  EXPECT_EQ(inspector->Claim(1, 0).status().code(), StatusCode::kUnavailable);
-  EXPECT_EQ(inspector->Replay(std::nullopt, std::nullopt, 0).status().code(), StatusCode::kUnavailable);
-  // It took no owner lock: a daemon starting now still becomes the owner and recovers m1.
-  auto daemon = OpenInbox();
-  EXPECT_EQ(daemon->Stats()->in_flight, 0);
-  EXPECT_EQ(inspector->Stats()->pending, 2);
-}
-
-TEST_F(InboxTest, ReadOnlyOpenRefusesAFileThatIsNotAnInbox) {
-  ExecSql("CREATE TABLE other (x INTEGER)");
-  SqliteInboxOptions read_only;
-  read_only.read_only = true;
-  auto inbox = OpenSqliteInbox(path_, read_only);
-  ASSERT_FALSE(inbox.ok());
-  EXPECT_NE(inbox.status().message().find("not an alipay-msg inbox"), std::string::npos)
-      << inbox.status().ToString();
-}
-
-TEST_F(InboxTest, AnOpenerThatMayNotOwnNeverResetsInFlightMessages) {
-  {
-    auto crashed = OpenInbox();
-    ASSERT_TRUE(crashed->Store({Msg("m1"), Msg("dead")}).ok());
-    ASSERT_EQ(crashed->Claim(2, 0)->size(), 2u);
-    ASSERT_TRUE(crashed->Complete("2021000000000001", "dead",
-                                  DispatchResult{DispatchResult::Kind::kDead, 0, "gave up"}, 0).ok());
-  }
-  SqliteInboxOptions guest;
-  guest.may_own = false;
-  auto cli = OpenInbox(guest);  // e.g. `alipay-msg inbox replay` while a daemon may be starting
-  EXPECT_EQ(cli->Stats()->in_flight, 1);
-  EXPECT_EQ(*cli->Replay(std::nullopt, std::nullopt, 0), 1);  // it still writes
-  auto daemon = OpenInbox();  // and the lock was left for the daemon
-  EXPECT_EQ(daemon->Stats()->in_flight, 0);
-  EXPECT_EQ(daemon->Stats()->pending, 2);
-}
-
-TEST_F(InboxTest, TransactionalEffectCommitsWithTheResultOrNotAtAll) {
+TEST_P(InboxContractTest, TransactionalEffectCommitsWithTheResultOrNotAtAll) {
   ExecSql("CREATE TABLE IF NOT EXISTS effects (msg_id TEXT NOT NULL)");
   auto inbox = OpenInbox();
   ASSERT_TRUE(inbox->Store({Msg("ok"), Msg("fails")}).ok());
@@ -568,12 +686,7 @@ TEST_F(InboxTest, TransactionalEffectCommitsWithTheResultOrNotAtAll) {
 
   auto record = [](const std::string& id) {
     return [id](InboxTransaction& tx) -> Status {
-      auto* db = static_cast<sqlite3*>(tx.native());
-      std::string sql = "INSERT INTO effects (msg_id) VALUES ('" + id + "')";
-      if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK) {
-        return Internal(sqlite3_errmsg(db));
-      }
-      return Status::Ok();
+      return ExecInTransaction(tx, "INSERT INTO effects (msg_id) VALUES ('" + id + "')");
     };
   };
   ASSERT_TRUE(inbox->Complete(app, "ok", Done(), 0, record("ok")).ok());
@@ -600,7 +713,7 @@ TEST_F(InboxTest, TransactionalEffectCommitsWithTheResultOrNotAtAll) {
   EXPECT_EQ((*inbox->Get(app, "fails"))->state, MessageState::kPending);
 }
 
-TEST_F(InboxTest, ReplayPutsDeadAndUnhandledBackToPending) {
+TEST_P(InboxContractTest, ReplayPutsDeadAndUnhandledBackToPending) {
   auto inbox = OpenInbox();
   ASSERT_TRUE(inbox->Store({Msg("d1"), Msg("d2", "app2"), Msg("u1"), Msg("ok")}).ok());
   ASSERT_EQ(inbox->Claim(10, 0)->size(), 4u);
@@ -632,7 +745,7 @@ TEST_F(InboxTest, ReplayPutsDeadAndUnhandledBackToPending) {
   EXPECT_EQ(inbox->Claim(10, 60)->size(), 3u);
 }
 
-TEST_F(InboxTest, RejectedMessagesAreAudited) {
+TEST_P(InboxContractTest, RejectedMessagesAreAudited) {
   auto inbox = OpenInbox();
   RejectedMessage r;
   r.app_id = "2021000000000001";
@@ -646,10 +759,10 @@ TEST_F(InboxTest, RejectedMessagesAreAudited) {
   ASSERT_TRUE(inbox->RecordRejected(r).ok());  // every rejection is kept, even repeated
   EXPECT_EQ(inbox->Stats()->rejected, 2);
   EXPECT_EQ(inbox->Stats()->pending, 0) << "a rejected message is never stored for dispatch";
-  EXPECT_EQ(QueryInt("SELECT COUNT(*) FROM rejected WHERE reason LIKE 'signature%'"), 2);
+  EXPECT_EQ(QueryInt("SELECT COUNT(*) FROM " + T("rejected") + " WHERE reason LIKE 'signature%'"), 2);
 }
 
-TEST_F(InboxTest, ListsMostRecentFirstAndFiltersByState) {
+TEST_P(InboxContractTest, ListsMostRecentFirstAndFiltersByState) {
   auto inbox = OpenInbox();
   ASSERT_TRUE(inbox->Store({Msg("m1"), Msg("m2"), Msg("m3")}).ok());
   ASSERT_EQ(inbox->Claim(1, 0)->size(), 1u);
@@ -666,7 +779,7 @@ TEST_F(InboxTest, ListsMostRecentFirstAndFiltersByState) {
   EXPECT_EQ(inbox->List(MessageState::kPending, 10)->size(), 2u);
 }
 
-TEST_F(InboxTest, FindFiltersByStateAppAndMsgApiPrefix) {
+TEST_P(InboxContractTest, FindFiltersByStateAppAndMsgApiPrefix) {
   auto inbox = OpenInbox();
   const std::string other_app = "2021000000000002";
   ASSERT_TRUE(inbox->Store({Msg("a1"), Msg("a2", "2021000000000001", "alipay.open.mini.x"),
@@ -701,7 +814,7 @@ TEST_F(InboxTest, FindFiltersByStateAppAndMsgApiPrefix) {
   EXPECT_EQ(ids(query(std::nullopt, "", "", 1)), (V{"b2"}));
 }
 
-TEST_F(InboxTest, CallbacksMayCallBackIntoTheInbox) {
+TEST_P(InboxContractTest, CallbacksMayCallBackIntoTheInbox) {
   auto inbox = OpenInbox();
   std::promise<std::string> seen;
   inbox->StoreAsync({Msg("m1")}, [&](Result<std::vector<StoreOutcome>> r) {
@@ -719,7 +832,7 @@ TEST_F(InboxTest, CallbacksMayCallBackIntoTheInbox) {
   EXPECT_EQ(future.get(), "got dup 2");
 }
 
-TEST_F(InboxTest, ClosedInboxRefusesWithUnavailable) {
+TEST_P(InboxContractTest, ClosedInboxRefusesWithUnavailable) {
   auto inbox = OpenInbox();
   inbox->Close();
   std::promise<Status> result;
@@ -731,21 +844,14 @@ TEST_F(InboxTest, ClosedInboxRefusesWithUnavailable) {
   EXPECT_EQ(inbox->Stats().status().code(), StatusCode::kUnavailable);
 }
 
-TEST_F(InboxTest, RefusesADatabaseFromANewerSchema) {
+TEST_P(InboxContractTest, RefusesADatabaseFromANewerSchema) {
   { auto inbox = OpenInbox(); }
-  ExecSql("INSERT INTO schema_version (version) VALUES (99)");
-  auto inbox = OpenSqliteInbox(path_);
+  ExecSql("INSERT INTO " + T("schema_version") + " (version) VALUES (99)");
+  auto inbox = TryOpen(TestOptions{});
   ASSERT_FALSE(inbox.ok());
   EXPECT_NE(inbox.status().message().find("schema version 99"), std::string::npos)
       << inbox.status().ToString();
-  EXPECT_NE(inbox.status().message().find(path_), std::string::npos);
-}
-
-TEST_F(InboxTest, RefusesPathsThatAreNotFiles) {
-  EXPECT_EQ(OpenSqliteInbox(":memory:").status().code(), StatusCode::kInvalidArgument);
-  auto in_missing_dir = OpenSqliteInbox(path_ + ".d/none/inbox.db");
-  ASSERT_FALSE(in_missing_dir.ok());
-  EXPECT_NE(in_missing_dir.status().message().find("none/inbox.db"), std::string::npos);
+  EXPECT_NE(inbox.status().message().find(Where()), std::string::npos) << inbox.status().ToString();
 }
 
 }  // namespace

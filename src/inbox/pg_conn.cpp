@@ -1,0 +1,228 @@
+#include "inbox/pg_conn.h"
+
+#include <charconv>
+
+namespace alipaymsg::inbox {
+
+PgResult& PgResult::operator=(PgResult&& other) noexcept {
+  if (this != &other) {
+    PQclear(result_);
+    result_ = other.result_;
+    other.result_ = nullptr;
+  }
+  return *this;
+}
+
+std::string PgResult::Text(int row, int column) const {
+  return std::string(PQgetvalue(result_, row, column),
+                     static_cast<size_t>(PQgetlength(result_, row, column)));
+}
+
+int64_t PgResult::Int(int row, int column) const {
+  const char* begin = PQgetvalue(result_, row, column);
+  int64_t value = 0;
+  std::from_chars(begin, begin + PQgetlength(result_, row, column), value);
+  return value;
+}
+
+std::string PgResult::Bytes(int row, int column) const {
+  size_t length = 0;
+  unsigned char* raw =
+      PQunescapeBytea(reinterpret_cast<const unsigned char*>(PQgetvalue(result_, row, column)), &length);
+  if (raw == nullptr) return {};
+  std::string out(reinterpret_cast<char*>(raw), length);
+  PQfreemem(raw);
+  return out;
+}
+
+int64_t PgResult::Changed() const {
+  const char* tuples = PQcmdTuples(result_);
+  int64_t value = 0;
+  std::from_chars(tuples, tuples + std::char_traits<char>::length(tuples), value);
+  return value;
+}
+
+std::string PgErrorText(const char* message) {
+  std::string text = message ? message : "unknown libpq error";
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  // Multi-line server errors: keep them on one line for logs.
+  for (char& c : text) {
+    if (c == '\n') c = ' ';
+  }
+  return text;
+}
+
+Result<std::unique_ptr<PgConn>> PgConn::Connect(const std::string& url, const std::string& password,
+                                                int connect_timeout_ms,
+                                                const std::string& application_name) {
+  const std::string timeout = std::to_string(std::max(1, (connect_timeout_ms + 999) / 1000));
+  // Earlier keywords are overridden by what the expanded URL (dbname) carries, so a password in the
+  // URL wins over `password`; later keywords override the URL (the timeout is ours to bound).
+  std::vector<const char*> keys, values;
+  if (!password.empty()) {
+    keys.push_back("password");
+    values.push_back(password.c_str());
+  }
+  keys.push_back("application_name");
+  values.push_back(application_name.c_str());
+  keys.push_back("dbname");
+  values.push_back(url.c_str());
+  keys.push_back("connect_timeout");
+  values.push_back(timeout.c_str());
+  keys.push_back(nullptr);
+  values.push_back(nullptr);
+  PGconn* conn = PQconnectdbParams(keys.data(), values.data(), /*expand_dbname=*/1);
+  if (conn == nullptr) return Unavailable("cannot connect to PostgreSQL: out of memory");
+  if (PQstatus(conn) != CONNECTION_OK) {
+    Status status = Unavailable("cannot connect to PostgreSQL at " + RedactPgUrl(url) + ": " +
+                                PgErrorText(PQerrorMessage(conn)));
+    PQfinish(conn);
+    return status;
+  }
+  // Library code never prints: libpq's default notice processor writes NOTICEs to stderr.
+  PQsetNoticeProcessor(conn, [](void*, const char*) {}, nullptr);
+  std::unique_ptr<PgConn> out(new PgConn(conn));
+  // Our statements keep time in milliseconds since the epoch themselves; UTC only for the leases'
+  // timestamptz, which never leave the database.
+  ALIPAYMSG_RETURN_IF_ERROR(out->Run("SET TIME ZONE 'UTC'"));
+  return out;
+}
+
+PgConn::~PgConn() { PQfinish(conn_); }
+
+Status PgConn::Reset() {
+  PQreset(conn_);
+  PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
+  if (PQstatus(conn_) != CONNECTION_OK) {
+    return Unavailable("cannot reconnect to PostgreSQL: " + PgErrorText(PQerrorMessage(conn_)));
+  }
+  return Run("SET TIME ZONE 'UTC'");
+}
+
+Result<PgResult> PgConn::Exec(const std::string& sql, const std::vector<PgParam>& params) {
+  last_sqlstate_.clear();
+  PGresult* raw;
+  if (params.empty()) {
+    raw = PQexec(conn_, sql.c_str());
+  } else {
+    std::vector<const char*> values(params.size());
+    std::vector<int> lengths(params.size()), formats(params.size());
+    for (size_t i = 0; i < params.size(); ++i) {
+      values[i] = params[i].value ? params[i].value->data() : nullptr;
+      lengths[i] = params[i].value ? static_cast<int>(params[i].value->size()) : 0;
+      formats[i] = params[i].binary ? 1 : 0;
+    }
+    raw = PQexecParams(conn_, sql.c_str(), static_cast<int>(params.size()), nullptr, values.data(),
+                       lengths.data(), formats.data(), /*resultFormat=*/0);
+  }
+  PgResult result(raw);
+  const ExecStatusType status = raw ? PQresultStatus(raw) : PGRES_FATAL_ERROR;
+  if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return result;
+  const char* state = raw ? PQresultErrorField(raw, PG_DIAG_SQLSTATE) : nullptr;
+  if (state) last_sqlstate_ = state;
+  std::string what = sql.substr(0, sql.find_first_of("(\n"));
+  if (what.size() > 60) what = what.substr(0, 60) + "...";
+  std::string message = raw ? PQresultErrorMessage(raw) : "";
+  if (message.empty()) message = PQerrorMessage(conn_);
+  const std::string text = "PostgreSQL: " + PgErrorText(message.c_str()) + " (in " + what + ")";
+  if (PQstatus(conn_) == CONNECTION_BAD) return Unavailable("lost the connection to " + text);
+  return IoError(text);
+}
+
+std::string RedactPgUrl(std::string_view url) {
+  std::string out(url);
+  const size_t scheme = out.find("://");
+  if (scheme != std::string::npos) {
+    const size_t start = scheme + 3;
+    const size_t at = out.find('@', start);
+    const size_t slash = out.find('/', start);
+    if (at != std::string::npos && (slash == std::string::npos || at < slash)) {
+      const size_t colon = out.find(':', start);
+      if (colon != std::string::npos && colon < at) out.replace(colon + 1, at - colon - 1, "***");
+    }
+    // ?password=... among the URI's parameters.
+    for (size_t p = out.find("password=", start); p != std::string::npos;
+         p = out.find("password=", p + 1)) {
+      if (p > 0 && out[p - 1] != '?' && out[p - 1] != '&') continue;
+      const size_t begin = p + 9;
+      const size_t end = out.find('&', begin);
+      out.replace(begin, (end == std::string::npos ? out.size() : end) - begin, "***");
+    }
+    return out;
+  }
+  // key=value form: password=secret or password='se cret'.
+  for (size_t p = out.find("password"); p != std::string::npos; p = out.find("password", p + 1)) {
+    if (p > 0 && out[p - 1] != ' ') continue;
+    size_t eq = p + 8;
+    while (eq < out.size() && out[eq] == ' ') ++eq;
+    if (eq >= out.size() || out[eq] != '=') continue;
+    size_t begin = eq + 1;
+    while (begin < out.size() && out[begin] == ' ') ++begin;
+    size_t end = begin;
+    if (end < out.size() && out[end] == '\'') {
+      ++end;
+      while (end < out.size() && out[end] != '\'') end += out[end] == '\\' ? 2 : 1;
+      end = std::min(end + 1, out.size());
+    } else {
+      while (end < out.size() && out[end] != ' ') ++end;
+    }
+    out.replace(begin, end - begin, "***");
+  }
+  return out;
+}
+
+bool IsPgText(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c == 0) return false;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    int extra = 0;
+    uint32_t cp = 0;
+    if ((c & 0xE0) == 0xC0) {
+      extra = 1, cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      extra = 2, cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      extra = 3, cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (i + extra >= s.size()) return false;
+    for (int k = 1; k <= extra; ++k) {
+      const auto cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    static constexpr uint32_t kMin[] = {0, 0x80, 0x800, 0x10000};
+    if (cp < kMin[extra] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    i += extra + 1;
+  }
+  return true;
+}
+
+std::string ToPgText(std::string_view s) {
+  if (IsPgText(s)) return std::string(s);
+  std::string out;
+  out.reserve(s.size());
+  // Byte by byte: keep each well-formed sequence, replace the rest.
+  size_t i = 0;
+  while (i < s.size()) {
+    size_t len = 1;
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0xC0) len = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+    if (i + len <= s.size() && IsPgText(s.substr(i, len))) {
+      out.append(s.substr(i, len));
+      i += len;
+    } else {
+      out.push_back('?');
+      ++i;
+    }
+  }
+  return out;
+}
+
+}  // namespace alipaymsg::inbox

@@ -1,0 +1,766 @@
+// PostgresInbox: opening, the connections, the writer thread and the group commit. Claims, reads and
+// the lease thread are in postgres_inbox_ops.cpp.
+#include "inbox/postgres_inbox.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <exception>
+#include <future>
+#include <set>
+#include <utility>
+
+#include "inbox/postgres_schema.h"
+
+namespace alipaymsg {
+
+Result<std::unique_ptr<Inbox>> OpenPostgresInbox(const std::string& url,
+                                                 const PostgresInboxOptions& options) {
+  return inbox::PostgresInbox::Open(url, options);
+}
+
+Result<int> PostgresInboxSchemaVersion(const std::string& url, const std::string& password,
+                                       int connect_timeout_ms) {
+  auto conn = inbox::PgConn::Connect(url, password, connect_timeout_ms, "alipay-msg check-config");
+  if (!conn.ok()) return conn.status();
+  return inbox::ReadPgSchemaVersion(**conn);
+}
+
+int PostgresInboxCurrentSchemaVersion() { return inbox::kPgSchemaVersion; }
+
+std::string RedactInboxUrl(std::string_view url) { return inbox::RedactPgUrl(url); }
+
+namespace inbox {
+namespace {
+
+constexpr auto kReconnectInterval = std::chrono::milliseconds(200);
+constexpr int kGroupAttempts = 5;  // deadlocks / serialization failures against other instances
+
+std::string DefaultInstanceId() {
+  char host[256] = {};
+  if (::gethostname(host, sizeof(host) - 1) != 0 || host[0] == '\0') std::snprintf(host, sizeof(host), "host");
+  return std::string(host) + "-" + std::to_string(::getpid());
+}
+
+}  // namespace
+
+class PgTransaction final : public InboxTransaction {
+ public:
+  PgTransaction(PgConn& conn, std::vector<PostgresInbox::BeforeCommitHook>* hooks)
+      : conn_(conn), hooks_(hooks) {}
+  void* native() override { return conn_.handle(); }
+  std::string_view backend() const override { return "postgresql"; }
+  bool BeforeCommit(const void* key, std::function<Status()> hook) override {
+    if (hooks_ == nullptr) return false;
+    for (const auto& registered : *hooks_) {
+      if (registered.key == key) return false;
+    }
+    hooks_->push_back({key, std::move(hook)});
+    return true;
+  }
+
+ private:
+  PgConn& conn_;
+  std::vector<PostgresInbox::BeforeCommitHook>* hooks_;
+};
+
+PostgresInbox::PostgresInbox(std::string url, PostgresInboxOptions options)
+    : url_(std::move(url)), options_(std::move(options)) {}
+
+Result<std::unique_ptr<Inbox>> PostgresInbox::Open(const std::string& url,
+                                                   const PostgresInboxOptions& options) {
+  if (url.empty()) return InvalidArgument("the PostgreSQL inbox URL is empty");
+  if (options.max_batch < 1 || options.max_queued < 1) {
+    return InvalidArgument("inbox max_batch and max_queued must be at least 1");
+  }
+  if (options.lease_ms < 100) return InvalidArgument("inbox lease must be at least 100 ms");
+  std::unique_ptr<PostgresInbox> inbox(new PostgresInbox(url, options));
+  Status status = inbox->Initialize();
+  if (!status.ok()) {
+    inbox->Close();
+    return status.WithContext("inbox " + RedactPgUrl(url));
+  }
+  return std::unique_ptr<Inbox>(std::move(inbox));
+}
+
+Result<std::unique_ptr<PgConn>> PostgresInbox::Connect(const std::string& role) {
+  return PgConn::Connect(url_, options_.password, options_.connect_timeout_ms,
+                         "alipay-msg " + instance_id_ + " " + role);
+}
+
+Status PostgresInbox::ReadOnlyRefusal() const {
+  return Unavailable("the inbox " + RedactPgUrl(url_) + " was opened read-only (for inspection): writes are refused");
+}
+
+Status PostgresInbox::Initialize() {
+  instance_id_ = options_.instance_id.empty() ? DefaultInstanceId() : options_.instance_id;
+  if (!IsPgText(instance_id_)) return InvalidArgument("the instance id must be UTF-8 text");
+  if (options_.read_only) {
+    auto reader = Connect("reader");
+    if (!reader.ok()) return reader.status();
+    Result<int> version = ReadPgSchemaVersion(**reader);
+    if (!version.ok()) return version.status();
+    if (*version == 0) return NotFound("no inbox schema in this database (the daemon creates it when it first starts)");
+    if (*version != kPgSchemaVersion) {
+      return InvalidArgument("the inbox has schema version " + std::to_string(*version) + ", this build reads " +
+                             std::to_string(kPgSchemaVersion) + " (start the daemon of this build once to migrate it)");
+    }
+    ALIPAYMSG_RETURN_IF_ERROR((*reader)->Run("SET default_transaction_read_only = on"));
+    reader_conn_ = std::move(*reader);
+    return Status::Ok();
+  }
+
+  // Only an owning instance's connection is named "lease": it elects the metrics reporter (Stats).
+  auto lease = Connect(options_.may_own ? "lease" : "helper");
+  if (!lease.ok()) return lease.status();
+  lease_conn_ = std::move(*lease);
+  ALIPAYMSG_RETURN_IF_ERROR(MigratePgSchema(*lease_conn_));
+  if (options_.may_own) {
+    auto locked = lease_conn_->Exec(
+        "SELECT pg_try_advisory_lock(hashtextextended('alipaymsg instance ' || $1, 0))",
+        {PgParam::Text(instance_id_)});
+    if (!locked.ok()) return locked.status();
+    if (!locked->Bool(0, 0)) {
+      return Unavailable("instance id \"" + instance_id_ +
+                         "\" is in use by another running instance (each instance needs its own)");
+    }
+    // Claims of an earlier process with this id: nobody else may hold them (the lock says so).
+    ALIPAYMSG_RETURN_IF_ERROR(lease_conn_->Run(
+        "UPDATE alipaymsg_messages SET state = 'pending', claimed_by = NULL, claim_token = NULL, "
+        "lease_expires_at = NULL WHERE state = 'in_flight' AND claimed_by = $1",
+        {PgParam::Text(instance_id_)}));
+  }
+  for (auto* slot : {&writer_conn_, &claim_conn_, &reader_conn_}) {
+    auto conn = Connect(slot == &writer_conn_ ? "writer" : slot == &claim_conn_ ? "claims" : "reader");
+    if (!conn.ok()) return conn.status();
+    *slot = std::move(*conn);
+  }
+  writer_ = std::thread([this] { WriterLoop(); });
+  writer_id_.store(writer_.get_id());
+  lease_thread_ = std::thread([this] { LeaseLoop(); });
+  return Status::Ok();
+}
+
+PostgresInbox::~PostgresInbox() {
+  Close();
+  if (writer_.joinable()) {
+    if (writer_.get_id() == std::this_thread::get_id()) {
+      writer_.detach();
+    } else {
+      writer_.join();
+    }
+  }
+}
+
+void PostgresInbox::Close() {
+  {
+    std::lock_guard lock(mu_);
+    if (closing_) return;
+    closing_ = true;
+  }
+  work_cv_.notify_all();
+  space_cv_.notify_all();
+  if (OnWriterThread()) return;  // from a callback: the writer exits once it returns; ~ joins
+  if (writer_.joinable()) writer_.join();
+  writer_id_.store(std::thread::id());
+  {
+    std::lock_guard lock(lease_mu_);
+    lease_stop_ = true;
+  }
+  lease_cv_.notify_all();
+  if (lease_thread_.joinable()) lease_thread_.join();
+  // Claims still held (their results never recorded): back to pending now rather than after the lease.
+  std::vector<int64_t> tokens;
+  {
+    std::lock_guard lock(claims_mu_);
+    for (const auto& [key, token] : claims_) tokens.push_back(token);
+    claims_.clear();
+  }
+  if (!tokens.empty() && lease_conn_ && !lease_conn_->broken()) {
+    std::string array = "{";
+    for (size_t i = 0; i < tokens.size(); ++i) array += (i ? "," : "") + std::to_string(tokens[i]);
+    array += "}";
+    (void)lease_conn_->Run(
+        "UPDATE alipaymsg_messages SET state = 'pending', claimed_by = NULL, claim_token = NULL, "
+        "lease_expires_at = NULL WHERE state = 'in_flight' AND claim_token = ANY($1::bigint[])",
+        {PgParam::Text(array)});
+  }
+  writer_conn_.reset();
+  {
+    std::lock_guard lock(claim_mu_);
+    claim_conn_.reset();
+  }
+  {
+    std::lock_guard lock(reader_mu_);
+    reader_conn_.reset();
+  }
+  // Explicitly: the server releases a closed session's locks only once its backend has exited, and
+  // the same id may be opened again right away.
+  if (lease_conn_ && !lease_conn_->broken()) (void)lease_conn_->Run("SELECT pg_advisory_unlock_all()");
+  lease_conn_.reset();
+}
+
+Status PostgresInbox::EnsureConnected(PgConn& conn, std::chrono::steady_clock::time_point& last_attempt) {
+  if (!conn.broken()) return Status::Ok();
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last_attempt < kReconnectInterval) {
+    return Unavailable("the inbox database " + RedactPgUrl(url_) + " is unreachable (reconnecting)");
+  }
+  last_attempt = now;
+  return conn.Reset().WithContext("inbox " + RedactPgUrl(url_));
+}
+
+std::optional<int64_t> PostgresInbox::TokenOf(const std::string& key) {
+  std::lock_guard lock(claims_mu_);
+  auto it = claims_.find(key);
+  if (it == claims_.end()) return std::nullopt;
+  return it->second;
+}
+
+void PostgresInbox::ForgetClaim(const std::string& key, int64_t token) {
+  std::lock_guard lock(claims_mu_);
+  auto it = claims_.find(key);
+  if (it != claims_.end() && it->second == token) claims_.erase(it);
+}
+
+// ---- the writer thread ----
+
+void PostgresInbox::WriterLoop() {
+  const auto linger = std::chrono::milliseconds(options_.complete_linger_ms);
+  while (true) {
+    std::vector<WriteOp> ops;
+    {
+      std::unique_lock lock(mu_);
+      bool lingering_due = false;
+      while (true) {
+        lingering_due = !lingering_.empty() &&
+                        (closing_ || static_cast<int64_t>(lingering_.size()) >= options_.max_batch ||
+                         std::chrono::steady_clock::now() >= lingering_.front().since + linger);
+        if (lingering_due || !queue_.empty()) break;
+        if (closing_) return;
+        if (lingering_.empty()) {
+          work_cv_.wait(lock);
+        } else {
+          work_cv_.wait_until(lock, lingering_.front().since + linger);
+        }
+      }
+      ops = TakeGroup(lingering_due);
+    }
+    CommitGroup(ops);
+    int64_t released = 0;
+    for (const WriteOp& op : ops) {
+      if (op.kind == WriteOp::Kind::kStore) released += op.weight;
+    }
+    {
+      std::lock_guard lock(mu_);
+      uncommitted_messages_ -= released;
+    }
+    space_cv_.notify_all();
+  }
+}
+
+std::vector<PostgresInbox::WriteOp> PostgresInbox::TakeGroup(bool take_lingering) {
+  std::vector<WriteOp> ops;
+  int64_t weight = 0;
+  while (take_lingering && !lingering_.empty() &&
+         (ops.empty() || weight + lingering_.front().op.weight <= options_.max_batch)) {
+    weight += lingering_.front().op.weight;
+    ops.push_back(std::move(lingering_.front().op));
+    lingering_.pop_front();
+  }
+  while (!queue_.empty() && (ops.empty() || weight + queue_.front().weight <= options_.max_batch)) {
+    weight += queue_.front().weight;
+    ops.push_back(std::move(queue_.front()));
+    queue_.pop_front();
+  }
+  return ops;
+}
+
+namespace {
+
+Status Guarded(const std::function<Status()>& run, const char* what) {
+  try {
+    return run();
+  } catch (const std::exception& e) {
+    return Internal(std::string(what) + " threw: " + e.what());
+  } catch (...) {
+    return Internal(std::string(what) + " threw a non-standard exception");
+  }
+}
+
+bool Retryable(const std::string& sqlstate) {
+  return sqlstate == "40P01" || sqlstate == "40001";  // deadlock_detected, serialization_failure
+}
+
+}  // namespace
+
+void PostgresInbox::CommitGroup(std::vector<WriteOp>& ops) {
+  std::vector<Status> results(ops.size());
+  Status group;
+  for (int attempt = 1; attempt <= kGroupAttempts; ++attempt) {
+    bool retryable = false;
+    std::fill(results.begin(), results.end(), Status::Ok());
+    for (WriteOp& op : ops) {
+      if (op.outcomes) op.outcomes->clear();
+      op.effect_failed = false;
+    }
+    group = TryGroup(ops, results, retryable);
+    if (group.ok() || !retryable) break;
+  }
+  if (group.ok()) commits_.fetch_add(1, std::memory_order_relaxed);
+  for (size_t i = 0; i < ops.size(); ++i) {
+    WriteOp& op = ops[i];
+    const Status& status = group.ok() ? results[i] : group;
+    if (op.kind == WriteOp::Kind::kComplete) {
+      // A claim whose effect failed stays ours (the dispatcher records that failure next); any other
+      // outcome ends it here: done, refused, or unknown (then its lease lapses and the message goes
+      // back to pending for whoever claims it next).
+      if (!(group.ok() && op.effect_failed)) {
+        const std::string key = Key(op.app_id, op.msg_id);
+        if (auto token = TokenOf(key)) ForgetClaim(key, *token);
+      }
+    }
+    if (!op.finish) continue;
+    try {
+      op.finish(status);
+    } catch (...) {
+    }
+  }
+}
+
+Status PostgresInbox::TryGroup(std::vector<WriteOp>& ops, std::vector<Status>& results, bool& retryable) {
+  if (!writer_conn_) return Unavailable("the inbox is closed");
+  PgConn& conn = *writer_conn_;
+  ALIPAYMSG_RETURN_IF_ERROR(EnsureConnected(conn, writer_reconnect_));
+  std::vector<WriteOp*> stores;
+  std::vector<size_t> plain, others;
+  for (size_t i = 0; i < ops.size(); ++i) {
+    WriteOp& op = ops[i];
+    if (op.kind == WriteOp::Kind::kStore) {
+      stores.push_back(&op);
+    } else if (op.kind == WriteOp::Kind::kComplete && !op.effect) {
+      plain.push_back(i);
+    } else {
+      others.push_back(i);
+    }
+  }
+  // A group of stores alone is one statement: it commits by itself, one round trip.
+  const bool single_statement = plain.empty() && others.empty();
+  auto fail = [&](Status status) {
+    retryable = Retryable(conn.last_sqlstate());
+    if (!single_statement && !conn.broken()) (void)conn.Run("ROLLBACK");
+    return status;
+  };
+  if (!single_statement) {
+    Status begun = conn.Run("BEGIN");
+    if (!begun.ok()) return fail(begun);
+  }
+  std::vector<BeforeCommitHook> hooks;
+  std::vector<BeforeCommitHook>* const outer = std::exchange(before_commit_, &hooks);
+  struct Restore {
+    std::vector<BeforeCommitHook>*& slot;
+    std::vector<BeforeCommitHook>* value;
+    ~Restore() { slot = value; }
+  } restore{before_commit_, outer};
+
+  if (!stores.empty()) {
+    Status status = ApplyStores(conn, stores, results, ops);
+    if (!status.ok()) return fail(status);
+  }
+  if (!plain.empty()) {
+    Status status = ApplyPlainCompletions(conn, plain, ops, results);
+    if (!status.ok()) return fail(status);
+  }
+  for (size_t i : others) {
+    WriteOp& op = ops[i];
+    Status status = conn.Run("SAVEPOINT op");
+    if (!status.ok()) return fail(status);
+    if (op.kind == WriteOp::Kind::kComplete) {
+      status = Guarded([&] { return ApplyCompletion(conn, op); }, "inbox completion");
+    } else {
+      status = Guarded([&] { return op.apply(conn); }, "inbox write");
+    }
+    if (!status.ok()) {
+      if (conn.broken()) return fail(status);
+      if (Retryable(conn.last_sqlstate())) return fail(status);
+      Status rolled = conn.Run("ROLLBACK TO SAVEPOINT op");
+      if (!rolled.ok()) return fail(rolled);
+    }
+    Status released = conn.Run("RELEASE SAVEPOINT op");
+    if (!released.ok()) return fail(released);
+    results[i] = status;
+  }
+  for (BeforeCommitHook& hook : hooks) {
+    Status status = Guarded(hook.run, "inbox before-commit hook");
+    if (!status.ok()) return fail(status);
+  }
+  if (!single_statement) {
+    Status committed = conn.Run("COMMIT");
+    if (!committed.ok()) return fail(committed);
+  }
+  return Status::Ok();
+}
+
+Status PostgresInbox::ApplyStores(PgConn& conn, std::vector<WriteOp*>& stores,
+                                  std::vector<Status>& results, const std::vector<WriteOp>& ops) {
+  // One row per distinct key (ON CONFLICT DO UPDATE may touch a row only once per statement), with
+  // its count in the group; sorted, so that two instances storing the same redeliveries lock their
+  // rows in the same order.
+  struct Row {
+    const InboundMessage* first;
+    int count = 0;
+    bool inserted = false;
+  };
+  std::map<std::pair<std::string, std::string>, Row> rows;
+  int64_t total = 0;
+  for (WriteOp* op : stores) {
+    const size_t index = static_cast<size_t>(op - ops.data());
+    for (const InboundMessage& m : *op->messages) {
+      if (m.app_id.empty() || m.msg_id.empty()) {
+        results[index] = InvalidArgument("cannot store a message without app_id and msg_id (msg_api \"" +
+                                         m.msg_api + "\")");
+        break;
+      }
+      if (!IsPgText(m.app_id) || !IsPgText(m.msg_id) || !IsPgText(m.msg_api) || !IsPgText(m.channel)) {
+        results[index] = InvalidArgument("cannot store message " + ToPgText(m.msg_id) +
+                                         ": app_id, msg_id, msg_api and channel must be UTF-8 text");
+        break;
+      }
+    }
+    if (!results[index].ok()) continue;
+    for (const InboundMessage& m : *op->messages) {
+      Row& row = rows[{m.app_id, m.msg_id}];
+      if (row.count++ == 0) row.first = &m;
+      ++total;
+    }
+  }
+  if (!rows.empty()) {
+    std::string sql =
+        "WITH ins AS (INSERT INTO alipaymsg_messages AS m (app_id, msg_id, msg_api, biz_content, "
+        "channel, received_at_ms, state, updated_at_ms, delivery_count) VALUES ";
+    std::vector<PgParam> params;
+    params.reserve(rows.size() * 7 + 2);
+    params.push_back(PgParam::Int(total));
+    params.push_back(PgParam::Text(instance_id_));
+    int n = 3;
+    bool first = true;
+    for (const auto& [key, row] : rows) {
+      const InboundMessage& m = *row.first;
+      sql += first ? "" : ",";
+      first = false;
+      sql += "($" + std::to_string(n) + ",$" + std::to_string(n + 1) + ",$" + std::to_string(n + 2) +
+             ",$" + std::to_string(n + 3) + "::bytea,$" + std::to_string(n + 4) + ",$" +
+             std::to_string(n + 5) + "::bigint,'pending',$" + std::to_string(n + 5) + "::bigint,$" +
+             std::to_string(n + 6) + "::integer)";
+      n += 7;
+      params.push_back(PgParam::Text(m.app_id));
+      params.push_back(PgParam::Text(m.msg_id));
+      params.push_back(PgParam::Text(m.msg_api));
+      params.push_back(PgParam::Bytes(m.biz_content));
+      params.push_back(PgParam::Text(m.channel));
+      params.push_back(PgParam::Int(m.received_at_ms));
+      params.push_back(PgParam::Int(row.count));
+    }
+    sql +=
+        " ON CONFLICT (app_id, msg_id) DO UPDATE SET delivery_count = m.delivery_count + "
+        "EXCLUDED.delivery_count RETURNING m.app_id, m.msg_id, (m.xmax = 0) AS inserted), "
+        "bump AS (INSERT INTO alipaymsg_counters (name, instance, value) "
+        "SELECT 'duplicates', $2, $1::bigint - (SELECT count(*) FROM ins WHERE inserted) "
+        "WHERE $1::bigint > (SELECT count(*) FROM ins WHERE inserted) "
+        "ON CONFLICT (name, instance) DO UPDATE SET value = alipaymsg_counters.value + EXCLUDED.value) "
+        "SELECT app_id, msg_id, inserted FROM ins";
+    auto result = conn.Exec(sql, params);
+    if (!result.ok()) return result.status().WithContext("storing messages");
+    for (int r = 0; r < result->rows(); ++r) {
+      auto it = rows.find({result->Text(r, 0), result->Text(r, 1)});
+      if (it != rows.end()) it->second.inserted = result->Bool(r, 2);
+    }
+  }
+  // Outcomes in order: the first copy of a new key is new, every other copy a duplicate.
+  std::set<std::pair<std::string, std::string>> seen;
+  for (WriteOp* op : stores) {
+    const size_t index = static_cast<size_t>(op - ops.data());
+    if (!results[index].ok()) continue;
+    op->outcomes->clear();
+    for (const InboundMessage& m : *op->messages) {
+      std::pair<std::string, std::string> key{m.app_id, m.msg_id};
+      const bool fresh = seen.insert(key).second && rows[key].inserted;
+      op->outcomes->push_back(fresh ? StoreOutcome::kNew : StoreOutcome::kDuplicate);
+    }
+  }
+  return Status::Ok();
+}
+
+namespace {
+
+const char* StateOfResult(DispatchResult::Kind kind) {
+  switch (kind) {
+    case DispatchResult::Kind::kDone: return "done";
+    case DispatchResult::Kind::kRetry: return "pending";
+    case DispatchResult::Kind::kDead: return "dead";
+    case DispatchResult::Kind::kUnhandled: return "unhandled";
+  }
+  return "dead";
+}
+
+std::string MessageKey(const std::string& app_id, const std::string& msg_id) {
+  return "message (app_id " + app_id + ", msg_id " + msg_id + ")";
+}
+
+// The SET list of a completion; v is (app_id, msg_id, token, state, error, now, retry, retry_at).
+constexpr const char* kCompleteSet =
+    "state = v.state, last_error = v.error, updated_at_ms = v.now, "
+    "next_attempt_at_ms = CASE WHEN v.retry THEN v.retry_at ELSE m.next_attempt_at_ms END, "
+    "claimed_by = NULL, claim_token = NULL, lease_expires_at = NULL";
+
+void AddCompletionValues(std::string& sql, std::vector<PgParam>& params, int64_t token,
+                         const std::string& app_id, const std::string& msg_id,
+                         const DispatchResult& result, int64_t now_ms) {
+  const int n = static_cast<int>(params.size()) + 1;
+  auto p = [n](int k) { return "$" + std::to_string(n + k); };
+  sql += "(" + p(0) + "," + p(1) + "," + p(2) + "::bigint," + p(3) + "," + p(4) + "," + p(5) +
+         "::bigint," + p(6) + "::boolean," + p(7) + "::bigint)";
+  const bool retry = result.kind == DispatchResult::Kind::kRetry;
+  params.push_back(PgParam::Text(app_id));
+  params.push_back(PgParam::Text(msg_id));
+  params.push_back(PgParam::Int(token));
+  params.push_back(PgParam::Text(StateOfResult(result.kind)));
+  params.push_back(PgParam::Text(ToPgText(result.error)));
+  params.push_back(PgParam::Int(now_ms));
+  params.push_back(PgParam::Text(retry ? "true" : "false"));
+  params.push_back(PgParam::Int(retry ? result.retry_at_ms : 0));
+}
+
+constexpr const char* kValuesColumns = " AS v(app_id, msg_id, token, state, error, now, retry, retry_at)";
+
+}  // namespace
+
+Status PostgresInbox::ExplainNotInFlight(PgConn& conn, const std::string& app_id, const std::string& msg_id) {
+  auto r = conn.Exec("SELECT state, COALESCE(claimed_by, '') FROM alipaymsg_messages WHERE app_id = $1 AND msg_id = $2",
+                     {PgParam::Text(ToPgText(app_id)), PgParam::Text(ToPgText(msg_id))});
+  if (!r.ok()) return r.status();
+  if (r->rows() == 0) return NotFound(MessageKey(app_id, msg_id) + " is not in the inbox");
+  const std::string state = r->Text(0, 0);
+  if (state == "in_flight" || TokenOf(Key(app_id, msg_id))) {
+    return InvalidArgument(MessageKey(app_id, msg_id) + " is no longer claimed by instance " + instance_id_ +
+                           " (its lease expired and " +
+                           (state == "in_flight" ? "instance " + r->Text(0, 1) + " claimed it"
+                                                 : "it is now " + state) +
+                           "): this result is not recorded");
+  }
+  return InvalidArgument(MessageKey(app_id, msg_id) + " is " + state + ", not in_flight");
+}
+
+Status PostgresInbox::ApplyPlainCompletions(PgConn& conn, std::vector<size_t>& indexes,
+                                            std::vector<WriteOp>& ops, std::vector<Status>& results) {
+  // Sorted by key (lock order, as for stores); a key completed twice in one group: the later ones
+  // go one by one after the batch (they find it no longer in flight).
+  std::sort(indexes.begin(), indexes.end(), [&ops](size_t a, size_t b) {
+    return std::tie(ops[a].app_id, ops[a].msg_id) < std::tie(ops[b].app_id, ops[b].msg_id);
+  });
+  std::string sql = std::string("UPDATE alipaymsg_messages AS m SET ") + kCompleteSet + " FROM (VALUES ";
+  std::vector<PgParam> params;
+  std::set<std::string> batched;
+  std::vector<size_t> later;
+  for (size_t i : indexes) {
+    WriteOp& op = ops[i];
+    const std::string key = Key(op.app_id, op.msg_id);
+    std::optional<int64_t> token = TokenOf(key);
+    if (!token || !IsPgText(op.app_id) || !IsPgText(op.msg_id) || !batched.insert(key).second) {
+      later.push_back(i);
+      continue;
+    }
+    if (!params.empty()) sql += ",";
+    AddCompletionValues(sql, params, *token, op.app_id, op.msg_id, op.result, op.now_ms);
+  }
+  std::set<std::string> updated;
+  if (!params.empty()) {
+    sql += std::string(")") + kValuesColumns +
+           " WHERE m.app_id = v.app_id AND m.msg_id = v.msg_id AND m.state = 'in_flight' AND "
+           "m.claim_token = v.token RETURNING m.app_id, m.msg_id";
+    auto r = conn.Exec(sql, params);
+    if (!r.ok()) return r.status().WithContext("recording results");
+    for (int row = 0; row < r->rows(); ++row) updated.insert(Key(r->Text(row, 0), r->Text(row, 1)));
+  }
+  for (size_t i : indexes) {
+    WriteOp& op = ops[i];
+    if (updated.count(Key(op.app_id, op.msg_id)) && std::find(later.begin(), later.end(), i) == later.end()) {
+      continue;
+    }
+    Status why = ExplainNotInFlight(conn, op.app_id, op.msg_id);
+    if (conn.broken() || Retryable(conn.last_sqlstate())) return why;
+    results[i] = why.ok() ? Internal("result not recorded") : why;
+  }
+  return Status::Ok();
+}
+
+Status PostgresInbox::ApplyCompletion(PgConn& conn, WriteOp& op) {
+  std::optional<int64_t> token = TokenOf(Key(op.app_id, op.msg_id));
+  if (!token || !IsPgText(op.app_id) || !IsPgText(op.msg_id)) return ExplainNotInFlight(conn, op.app_id, op.msg_id);
+  std::string sql = std::string("UPDATE alipaymsg_messages AS m SET ") + kCompleteSet + " FROM (VALUES ";
+  std::vector<PgParam> params;
+  AddCompletionValues(sql, params, *token, op.app_id, op.msg_id, op.result, op.now_ms);
+  sql += std::string(")") + kValuesColumns +
+         " WHERE m.app_id = v.app_id AND m.msg_id = v.msg_id AND m.state = 'in_flight' AND "
+         "m.claim_token = v.token RETURNING m.id";
+  auto r = conn.Exec(sql, params);
+  if (!r.ok()) return r.status();
+  if (r->rows() == 0) return ExplainNotInFlight(conn, op.app_id, op.msg_id);
+  if (!op.effect) return Status::Ok();
+  PgTransaction tx(conn, before_commit_);
+  Status status = Guarded([&] { return op.effect(tx); }, "the completion's effect");
+  op.effect_failed = !status.ok();
+  return status;
+}
+
+// ---- queueing ----
+
+void PostgresInbox::Enqueue(WriteOp op, bool linger) {
+  if (options_.read_only) {
+    if (op.finish) op.finish(ReadOnlyRefusal());
+    return;
+  }
+  {
+    std::lock_guard lock(mu_);
+    if (!closing_) {
+      if (linger && options_.complete_linger_ms > 0) {
+        lingering_.push_back({std::move(op), std::chrono::steady_clock::now()});
+        if (lingering_.size() == 1 || static_cast<int64_t>(lingering_.size()) >= options_.max_batch) {
+          work_cv_.notify_one();
+        }
+      } else {
+        queue_.push_back(std::move(op));
+        work_cv_.notify_one();
+      }
+      return;
+    }
+  }
+  if (op.finish) op.finish(Unavailable("the inbox is closed"));
+}
+
+Status PostgresInbox::RunWrite(std::function<Status(PgConn&)> apply) {
+  if (options_.read_only) return ReadOnlyRefusal();
+  Status result;
+  std::vector<WriteOp> ops(1);
+  ops[0].apply = std::move(apply);
+  if (OnWriterThread()) {
+    ops[0].finish = [&result](const Status& status) { result = status; };
+    if (!writer_conn_) return Unavailable("the inbox is closed");
+    CommitGroup(ops);
+    return result;
+  }
+  std::promise<Status> promise;
+  std::future<Status> future = promise.get_future();
+  ops[0].finish = [&promise](const Status& status) { promise.set_value(status); };
+  Enqueue(std::move(ops[0]), /*linger=*/false);
+  return future.get();
+}
+
+void PostgresInbox::StoreAsync(std::vector<InboundMessage> batch, StoreCallback done) {
+  if (options_.read_only) {
+    if (done) done(ReadOnlyRefusal());
+    return;
+  }
+  const auto count = static_cast<int64_t>(batch.size());
+  WriteOp op;
+  op.kind = WriteOp::Kind::kStore;
+  op.weight = std::max<int64_t>(count, 1);
+  op.messages = std::make_shared<std::vector<InboundMessage>>(std::move(batch));
+  op.outcomes = std::make_shared<std::vector<StoreOutcome>>();
+  op.finish = [outcomes = op.outcomes, done = std::move(done)](const Status& status) {
+    if (!done) return;
+    if (status.ok()) {
+      done(std::move(*outcomes));
+    } else {
+      done(status);
+    }
+  };
+  if (OnWriterThread()) {
+    // From a callback: commit it here as its own group (queueing would wait behind ourselves).
+    stored_.fetch_add(count, std::memory_order_relaxed);
+    std::vector<WriteOp> ops;
+    ops.push_back(std::move(op));
+    CommitGroup(ops);
+    return;
+  }
+  {
+    std::unique_lock lock(mu_);
+    space_cv_.wait(lock, [&] {
+      return closing_ || uncommitted_messages_ == 0 ||
+             uncommitted_messages_ + op.weight <= options_.max_queued;
+    });
+    if (!closing_) {
+      uncommitted_messages_ += op.weight;
+      stored_.fetch_add(count, std::memory_order_relaxed);
+      queue_.push_back(std::move(op));
+      lock.unlock();
+      work_cv_.notify_one();
+      return;
+    }
+  }
+  op.finish(Unavailable("the inbox is closed"));
+}
+
+Result<std::vector<StoreOutcome>> PostgresInbox::Store(std::vector<InboundMessage> batch) {
+  std::promise<Result<std::vector<StoreOutcome>>> promise;
+  auto future = promise.get_future();
+  StoreAsync(std::move(batch), [&promise](Result<std::vector<StoreOutcome>> r) {
+    promise.set_value(std::move(r));
+  });
+  return future.get();
+}
+
+Status PostgresInbox::Complete(const std::string& app_id, const std::string& msg_id,
+                               const DispatchResult& result, int64_t now_ms,
+                               const std::function<Status(InboxTransaction&)>& in_transaction) {
+  std::promise<Status> promise;
+  auto future = promise.get_future();
+  EnqueueCompletion(app_id, msg_id, result, now_ms, in_transaction,
+                    [&promise](Status status) { promise.set_value(std::move(status)); },
+                    /*linger=*/false);  // someone waits for it
+  return future.get();
+}
+
+void PostgresInbox::CompleteAsync(const std::string& app_id, const std::string& msg_id,
+                                  const DispatchResult& result, int64_t now_ms,
+                                  std::function<Status(InboxTransaction&)> in_transaction,
+                                  std::function<void(Status)> done) {
+  EnqueueCompletion(app_id, msg_id, result, now_ms, std::move(in_transaction), std::move(done), /*linger=*/true);
+}
+
+void PostgresInbox::EnqueueCompletion(const std::string& app_id, const std::string& msg_id,
+                                      const DispatchResult& result, int64_t now_ms,
+                                      std::function<Status(InboxTransaction&)> in_transaction,
+                                      std::function<void(Status)> done, bool linger) {
+  WriteOp op;
+  op.kind = WriteOp::Kind::kComplete;
+  op.app_id = app_id;
+  op.msg_id = msg_id;
+  op.result = result;
+  op.now_ms = now_ms;
+  op.effect = std::move(in_transaction);
+  op.finish = [done = std::move(done)](const Status& status) {
+    if (done) done(status);
+  };
+  if (OnWriterThread()) {
+    if (!writer_conn_) {
+      op.finish(Unavailable("the inbox is closed"));
+      return;
+    }
+    std::vector<WriteOp> ops;
+    ops.push_back(std::move(op));
+    CommitGroup(ops);
+    return;
+  }
+  Enqueue(std::move(op), linger);
+}
+
+Status PostgresInbox::RunInTransaction(const std::function<Status(InboxTransaction&)>& body) {
+  return RunWrite([this, &body](PgConn& conn) {
+    PgTransaction tx(conn, before_commit_);
+    return body(tx);
+  });
+}
+
+}  // namespace inbox
+}  // namespace alipaymsg

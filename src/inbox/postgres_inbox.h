@@ -1,0 +1,170 @@
+// PostgresInbox: the Inbox on a PostgreSQL database that several instances share.
+//
+// Writes (stores, completions, replays, audit) go through one writer thread and its connection,
+// which drains what is queued into one transaction: all the group's stores as ONE multi-row
+// INSERT ... ON CONFLICT (app_id, msg_id) DO UPDATE SET delivery_count = ... RETURNING, all its plain
+// completions as one UPDATE ... FROM (VALUES ...), each completion carrying a transactional effect in
+// a savepoint of its own; then the BeforeCommit hooks, COMMIT, and the callbacks. A deadlock or
+// serialization failure against another instance reruns the whole group (the effects' contract
+// already is "nothing of it commits" on abort).
+//
+// Claims run on a connection of their own (autocommit, FOR UPDATE SKIP LOCKED: two instances never
+// wait for or take the same row) and record a lease; a lease thread (a third connection) renews the
+// leases of this inbox's claims every lease_ms / 3 and returns any instance's expired claims to
+// pending. Completions are fenced by the claim token this inbox got. Reads use a fourth connection.
+// A lost connection fails the requests it carried (nothing unacknowledged is reported stored) and is
+// re-established on the next request, at most every 200 ms.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "alipaymsg/inbox.h"
+#include "inbox/pg_conn.h"
+
+namespace alipaymsg::inbox {
+
+class PostgresInbox final : public Inbox {
+ public:
+  static Result<std::unique_ptr<Inbox>> Open(const std::string& url,
+                                             const PostgresInboxOptions& options);
+  ~PostgresInbox() override;
+
+  void StoreAsync(std::vector<InboundMessage> batch, StoreCallback done) override;
+  Result<std::vector<StoreOutcome>> Store(std::vector<InboundMessage> batch) override;
+  Status RecordRejected(const RejectedMessage& rejected) override;
+  Result<std::vector<StoredMessage>> Claim(int max, int64_t now_ms) override;
+  Result<std::optional<StoredMessage>> ClaimOne(const std::string& app_id,
+                                                const std::string& msg_id,
+                                                int64_t now_ms) override;
+  Result<std::optional<int64_t>> NextDueMs() override;
+  Status Complete(const std::string& app_id, const std::string& msg_id,
+                  const DispatchResult& result, int64_t now_ms,
+                  const std::function<Status(InboxTransaction&)>& in_transaction) override;
+  void CompleteAsync(const std::string& app_id, const std::string& msg_id,
+                     const DispatchResult& result, int64_t now_ms,
+                     std::function<Status(InboxTransaction&)> in_transaction,
+                     std::function<void(Status)> done) override;
+  Result<int> Replay(std::optional<std::string> app_id, std::optional<std::string> msg_id,
+                     int64_t now_ms) override;
+  Result<std::optional<StoredMessage>> Get(const std::string& app_id,
+                                           const std::string& msg_id) override;
+  Result<std::vector<StoredMessage>> List(std::optional<MessageState> state, int limit) override;
+  Result<std::vector<StoredMessage>> Find(const InboxQuery& query) override;
+  Result<InboxStats> Stats() override;
+  Status RunInTransaction(const std::function<Status(InboxTransaction&)>& body) override;
+  void Close() override;
+
+  struct BeforeCommitHook {
+    const void* key;
+    std::function<Status()> run;
+  };
+
+ private:
+  // One queued write. Stores and plain completions are gathered into one statement each per group;
+  // everything else runs `apply` in a savepoint of its own.
+  struct WriteOp {
+    enum class Kind { kStore, kComplete, kOther } kind = Kind::kOther;
+    int64_t weight = 1;
+    // kStore
+    std::shared_ptr<std::vector<InboundMessage>> messages;
+    std::shared_ptr<std::vector<StoreOutcome>> outcomes;
+    // kComplete
+    std::string app_id, msg_id;
+    DispatchResult result;
+    int64_t now_ms = 0;
+    std::function<Status(InboxTransaction&)> effect;
+    bool effect_failed = false;  // rolled back on its own: the claim is still this inbox's
+    // kOther (and kComplete with an effect): runs inside the group transaction
+    std::function<Status(PgConn&)> apply;
+    std::function<void(const Status&)> finish;
+  };
+
+  PostgresInbox(std::string url, PostgresInboxOptions options);
+  Status Initialize();
+  Result<std::unique_ptr<PgConn>> Connect(const std::string& role);
+  Status ReadOnlyRefusal() const;
+  // Reconnects `conn` when it is broken (at most every 200 ms per connection).
+  Status EnsureConnected(PgConn& conn, std::chrono::steady_clock::time_point& last_attempt);
+
+  void WriterLoop();
+  std::vector<WriteOp> TakeGroup(bool take_lingering);
+  void CommitGroup(std::vector<WriteOp>& ops);
+  // One attempt at the group's transaction; `results` gets each op's own status. A non-ok return
+  // fails the whole group (retried when `retryable`).
+  Status TryGroup(std::vector<WriteOp>& ops, std::vector<Status>& results, bool& retryable);
+  Status ApplyStores(PgConn& conn, std::vector<WriteOp*>& stores, std::vector<Status>& results,
+                     const std::vector<WriteOp>& ops);
+  Status ApplyPlainCompletions(PgConn& conn, std::vector<size_t>& indexes, std::vector<WriteOp>& ops,
+                               std::vector<Status>& results);
+  Status ApplyCompletion(PgConn& conn, WriteOp& op);
+  Status ExplainNotInFlight(PgConn& conn, const std::string& app_id, const std::string& msg_id);
+  void Enqueue(WriteOp op, bool linger);
+  void EnqueueCompletion(const std::string& app_id, const std::string& msg_id, const DispatchResult& result,
+                         int64_t now_ms, std::function<Status(InboxTransaction&)> in_transaction,
+                         std::function<void(Status)> done, bool linger);
+  Status RunWrite(std::function<Status(PgConn&)> apply);
+  bool OnWriterThread() const { return std::this_thread::get_id() == writer_id_.load(); }
+
+  // Claim tokens of this inbox's claims, by "app_id\0msg_id".
+  static std::string Key(const std::string& app_id, const std::string& msg_id) {
+    return app_id + std::string(1, '\0') + msg_id;
+  }
+  std::optional<int64_t> TokenOf(const std::string& key);
+  void ForgetClaim(const std::string& key, int64_t token);
+
+  void LeaseLoop();
+  Status RenewAndReap(PgConn& conn);
+
+  const std::string url_;
+  const PostgresInboxOptions options_;
+  std::string instance_id_;
+
+  std::unique_ptr<PgConn> writer_conn_;  // the writer thread only
+  std::chrono::steady_clock::time_point writer_reconnect_{};
+  std::vector<BeforeCommitHook>* before_commit_ = nullptr;  // writer thread only
+
+  std::mutex claim_mu_;
+  std::unique_ptr<PgConn> claim_conn_;
+  std::chrono::steady_clock::time_point claim_reconnect_{};
+  std::mutex reader_mu_;
+  std::unique_ptr<PgConn> reader_conn_;
+  std::chrono::steady_clock::time_point reader_reconnect_{};
+
+  std::mutex claims_mu_;
+  std::map<std::string, int64_t> claims_;  // key -> claim token
+
+  std::mutex mu_;
+  std::condition_variable work_cv_;
+  std::condition_variable space_cv_;
+  std::deque<WriteOp> queue_;
+  struct Lingering {
+    WriteOp op;
+    std::chrono::steady_clock::time_point since;
+  };
+  std::deque<Lingering> lingering_;
+  int64_t uncommitted_messages_ = 0;
+  bool closing_ = false;
+  std::thread writer_;
+  std::atomic<std::thread::id> writer_id_{};
+
+  std::unique_ptr<PgConn> lease_conn_;  // the lease thread (holds the instance lock)
+  std::mutex lease_mu_;
+  std::condition_variable lease_cv_;
+  bool lease_stop_ = false;
+  std::thread lease_thread_;
+
+  std::atomic<int64_t> commits_{0};
+  std::atomic<int64_t> stored_{0};
+};
+
+}  // namespace alipaymsg::inbox

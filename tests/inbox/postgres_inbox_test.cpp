@@ -1,0 +1,378 @@
+// What only the shared PostgreSQL inbox promises (the common contract is in inbox_test.cpp, run on
+// both backends): leases, their renewal and expiry, fencing of stale results, instances that never
+// claim the same message, schema creation by instances starting together, reconnection.
+#include <gtest/gtest.h>
+#include <libpq-fe.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <set>
+#include <thread>
+
+#include "alipaymsg/inbox.h"
+#include "testing/postgres_server.h"
+
+namespace alipaymsg {
+namespace {
+
+using namespace std::chrono_literals;
+
+const std::string kApp = "2021000000000001";
+
+InboundMessage Msg(const std::string& msg_id) {
+  InboundMessage m;
+  m.app_id = kApp;
+  m.msg_id = msg_id;
+  m.msg_api = "alipay.open.mini.version.audit.passed";
+  m.biz_content = R"({"msg_id":")" + msg_id + R"("})";
+  m.channel = "websocket";
+  m.received_at_ms = 1700000000000;
+  return m;
+}
+
+DispatchResult Done() { return DispatchResult{DispatchResult::Kind::kDone, 0, ""}; }
+
+class PostgresInboxTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    server_ = testing::SharedPostgres();
+    ASSERT_NE(server_, nullptr);
+    url_ = server_->FreshDatabaseUrl("pginbox");
+    ASSERT_FALSE(url_.empty());
+    database_ = url_.substr(url_.rfind('/') + 1);
+  }
+
+  std::unique_ptr<Inbox> Open(const std::string& instance, int lease_ms = 15000) {
+    PostgresInboxOptions options;
+    options.instance_id = instance;
+    options.lease_ms = lease_ms;
+    auto inbox = OpenPostgresInbox(url_, options);
+    EXPECT_TRUE(inbox.ok()) << inbox.status().ToString();
+    return inbox.ok() ? std::move(*inbox) : nullptr;
+  }
+
+  std::string Query(const std::string& sql) {
+    std::string value;
+    EXPECT_EQ(server_->Exec(database_, sql, &value), "");
+    return value;
+  }
+
+  // Waits until `condition` holds (polling), at most `deadline`.
+  static bool WaitFor(const std::function<bool()>& condition, std::chrono::milliseconds deadline = 15s) {
+    const auto until = std::chrono::steady_clock::now() + deadline;
+    while (std::chrono::steady_clock::now() < until) {
+      if (condition()) return true;
+      std::this_thread::sleep_for(20ms);
+    }
+    return condition();
+  }
+
+  // A process that opens the inbox as `instance`, claims everything due and dies without a word
+  // (no Close: its claims stay in flight, its leases stop being renewed). Returns how many it claimed.
+  int ClaimInAChildAndDie(const std::string& instance, int lease_ms) {
+    int fds[2];
+    EXPECT_EQ(::pipe(fds), 0);
+    pid_t pid = ::fork();
+    if (pid == 0) {
+      ::close(fds[0]);
+      int claimed = -1;
+      PostgresInboxOptions options;
+      options.instance_id = instance;
+      options.lease_ms = lease_ms;
+      auto inbox = OpenPostgresInbox(url_, options);
+      if (inbox.ok()) {
+        auto got = (*inbox)->Claim(100, 0);
+        claimed = got.ok() ? static_cast<int>(got->size()) : -2;
+      }
+      (void)!::write(fds[1], &claimed, sizeof(claimed));
+      ::_exit(0);  // a crash as far as the database can tell: sockets closed, nothing released
+    }
+    ::close(fds[1]);
+    int claimed = -3;
+    EXPECT_EQ(::read(fds[0], &claimed, sizeof(claimed)), static_cast<ssize_t>(sizeof(claimed)));
+    ::close(fds[0]);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    return claimed;
+  }
+
+  testing::PostgresServer* server_ = nullptr;
+  std::string url_, database_;
+};
+
+TEST_F(PostgresInboxTest, ADeadInstancesClaimsReturnToPendingWhenTheirLeaseExpires) {
+  auto survivor = Open("survivor", 300);
+  ASSERT_TRUE(survivor);
+  ASSERT_TRUE(survivor->Store({Msg("m1"), Msg("m2")}).ok());
+  ASSERT_EQ(ClaimInAChildAndDie("dead", 1000), 2);
+  // Not on open, not at once: the other instance is alive and must not steal live claims.
+  EXPECT_EQ(survivor->Stats()->in_flight, 2);
+  EXPECT_EQ(Query("SELECT count(*) FROM alipaymsg_messages WHERE claimed_by = 'dead'"), "2");
+  std::vector<StoredMessage> taken;
+  ASSERT_TRUE(WaitFor([&] {
+    auto claimed = survivor->Claim(10, 0);
+    if (claimed.ok()) taken.insert(taken.end(), claimed->begin(), claimed->end());
+    return taken.size() == 2;
+  })) << "the dead instance's claims never came back";
+  EXPECT_EQ(taken[0].attempts, 2) << "the interrupted attempt counts";
+  ASSERT_TRUE(survivor->Complete(kApp, "m1", Done(), 0).ok());
+  ASSERT_TRUE(survivor->Complete(kApp, "m2", Done(), 0).ok());
+  EXPECT_EQ(survivor->Stats()->done, 2);
+}
+
+TEST_F(PostgresInboxTest, ARestartedInstanceTakesBackItsOwnClaimsAtOnce) {
+  {
+    auto setup = Open("setup");
+    ASSERT_TRUE(setup->Store({Msg("m1")}).ok());
+  }
+  ASSERT_EQ(ClaimInAChildAndDie("host-a", 60000), 1);
+  auto other = Open("host-b");
+  EXPECT_EQ(other->Stats()->in_flight, 1) << "another instance leaves live-looking claims alone";
+  auto restarted = Open("host-a");  // the same id: its earlier life's claims are pending again
+  EXPECT_EQ(restarted->Stats()->in_flight, 0);
+  EXPECT_EQ(restarted->Claim(10, 0)->size(), 1u);
+}
+
+TEST_F(PostgresInboxTest, LongHandlersKeepTheirLeaseRenewed) {
+  auto holder = Open("holder", 300);
+  auto other = Open("other", 300);
+  ASSERT_TRUE(holder->Store({Msg("slow")}).ok());
+  ASSERT_EQ(holder->Claim(1, 0)->size(), 1u);
+  const std::string first_expiry = Query("SELECT lease_expires_at FROM alipaymsg_messages");
+  // Past the first lease's end, the claim is still the holder's: renewed, not reaped.
+  ASSERT_TRUE(WaitFor([&] {
+    return Query("SELECT clock_timestamp() > '" + first_expiry + "'::timestamptz + interval '300 ms'") == "t";
+  }));
+  EXPECT_EQ(Query("SELECT lease_expires_at > '" + first_expiry + "'::timestamptz FROM alipaymsg_messages"), "t");
+  EXPECT_EQ(Query("SELECT state || ' ' || claimed_by FROM alipaymsg_messages"), "in_flight holder");
+  EXPECT_TRUE(other->Claim(10, 0)->empty());
+  EXPECT_TRUE(holder->Complete(kApp, "slow", Done(), 0).ok());
+  EXPECT_EQ(holder->Stats()->done, 1);
+}
+
+TEST_F(PostgresInboxTest, AStaleCompletionIsRefusedAndLeavesTheNewOwnersResult) {
+  ASSERT_EQ(server_->Exec(database_, "CREATE TABLE effects (msg_id TEXT NOT NULL)"), "");
+  auto slow = Open("slow", 60000);  // renews only every 20 s
+  auto fast = Open("fast", 300);
+  ASSERT_TRUE(slow->Store({Msg("m1")}).ok());
+  ASSERT_EQ(slow->Claim(1, 0)->size(), 1u);
+  // The slow instance is cut off long enough for its lease to run out (as if paused or partitioned).
+  ASSERT_EQ(server_->Exec(database_, "UPDATE alipaymsg_messages SET lease_expires_at = clock_timestamp() - "
+                                     "interval '1 second'"),
+            "");
+  std::vector<StoredMessage> taken;
+  ASSERT_TRUE(WaitFor([&] {
+    auto claimed = fast->Claim(1, 0);
+    if (claimed.ok()) taken.insert(taken.end(), claimed->begin(), claimed->end());
+    return !taken.empty();
+  }));
+  ASSERT_TRUE(fast->Complete(kApp, "m1", Done(), 0).ok());
+
+  auto effect = [](InboxTransaction& tx) -> Status {
+    PGresult* r = PQexec(static_cast<PGconn*>(tx.native()), "INSERT INTO effects VALUES ('m1')");
+    PQclear(r);
+    return Status::Ok();
+  };
+  Status late = slow->Complete(kApp, "m1", DispatchResult{DispatchResult::Kind::kDead, 0, "late"}, 0, effect);
+  ASSERT_FALSE(late.ok());
+  EXPECT_NE(late.message().find("lease"), std::string::npos) << late.ToString();
+  auto stored = fast->Get(kApp, "m1");
+  ASSERT_TRUE(stored.ok() && stored->has_value());
+  EXPECT_EQ((*stored)->state, MessageState::kDone) << "the new owner's result stands";
+  EXPECT_EQ(Query("SELECT count(*) FROM effects"), "0") << "a fenced completion's effect must not commit";
+}
+
+TEST_F(PostgresInboxTest, TwoInstancesNeverClaimTheSameMessage) {
+  auto a = Open("a");
+  auto b = Open("b");
+  constexpr int kMessages = 2000;
+  std::vector<InboundMessage> batch;
+  for (int i = 0; i < kMessages; ++i) {
+    batch.push_back(Msg("m" + std::to_string(i)));
+    if (batch.size() == 500) {
+      ASSERT_TRUE(a->Store(std::move(batch)).ok());
+      batch.clear();
+    }
+  }
+  std::vector<std::string> by_a, by_b;
+  auto drain = [](Inbox& inbox, std::vector<std::string>& out) {
+    while (true) {
+      auto claimed = inbox.Claim(37, 0);
+      if (!claimed.ok()) {
+        ADD_FAILURE() << claimed.status().ToString();
+        return;
+      }
+      if (claimed->empty()) return;
+      for (const StoredMessage& m : *claimed) {
+        out.push_back(m.message.msg_id);
+        EXPECT_TRUE(inbox.Complete(m.message.app_id, m.message.msg_id, Done(), 0).ok());
+      }
+    }
+  };
+  std::thread ta([&] { drain(*a, by_a); });
+  std::thread tb([&] { drain(*b, by_b); });
+  ta.join();
+  tb.join();
+  std::set<std::string> all(by_a.begin(), by_a.end());
+  for (const std::string& id : by_b) EXPECT_TRUE(all.insert(id).second) << id << " claimed by both";
+  EXPECT_EQ(all.size(), static_cast<size_t>(kMessages));
+  EXPECT_EQ(by_a.size() + by_b.size(), static_cast<size_t>(kMessages));
+  EXPECT_GT(by_a.size(), 0u);
+  EXPECT_GT(by_b.size(), 0u);
+  EXPECT_EQ(a->Stats()->done, kMessages);
+}
+
+TEST_F(PostgresInboxTest, TwoInstancesStoringTheSameRedeliveriesAgreeOnWhatIsNew) {
+  auto a = Open("a");
+  auto b = Open("b");
+  constexpr int kMessages = 600;
+  std::atomic<int> fresh{0}, failures{0};
+  auto store = [&](Inbox& inbox, bool reversed) {
+    for (int i = 0; i < kMessages; i += 20) {
+      std::vector<InboundMessage> batch;
+      for (int k = 0; k < 20; ++k) batch.push_back(Msg("m" + std::to_string(reversed ? kMessages - 1 - i - k : i + k)));
+      auto outcomes = inbox.Store(std::move(batch));
+      if (!outcomes.ok()) {
+        failures++;
+        continue;
+      }
+      for (StoreOutcome o : *outcomes) fresh += o == StoreOutcome::kNew;
+    }
+  };
+  std::thread ta([&] { store(*a, false); });
+  std::thread tb([&] { store(*b, true); });
+  ta.join();
+  tb.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(fresh.load(), kMessages) << "each message is new to exactly one instance";
+  auto stats = a->Stats();
+  EXPECT_EQ(stats->pending, kMessages);
+  EXPECT_EQ(stats->duplicates, kMessages);
+}
+
+TEST_F(PostgresInboxTest, InstancesStartingTogetherCreateTheSchemaOnce) {
+  constexpr int kInstances = 6;
+  std::vector<std::thread> threads;
+  std::vector<std::unique_ptr<Inbox>> inboxes(kInstances);
+  std::vector<std::string> errors(kInstances);
+  for (int i = 0; i < kInstances; ++i) {
+    threads.emplace_back([&, i] {
+      PostgresInboxOptions options;
+      options.instance_id = "i" + std::to_string(i);
+      auto inbox = OpenPostgresInbox(url_, options);
+      if (inbox.ok()) {
+        inboxes[i] = std::move(*inbox);
+      } else {
+        errors[i] = inbox.status().ToString();
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (int i = 0; i < kInstances; ++i) EXPECT_TRUE(inboxes[i]) << errors[i];
+  EXPECT_EQ(Query("SELECT count(*) FROM alipaymsg_schema_version"), "1");
+  ASSERT_TRUE(inboxes[0]);
+  ASSERT_TRUE(inboxes[0]->Store({Msg("m1")}).ok());
+  ASSERT_TRUE(inboxes[kInstances - 1]);
+  EXPECT_EQ(inboxes[kInstances - 1]->Stats()->pending, 1);
+  auto version = PostgresInboxSchemaVersion(url_);
+  ASSERT_TRUE(version.ok()) << version.status().ToString();
+  EXPECT_EQ(*version, PostgresInboxCurrentSchemaVersion());
+}
+
+TEST_F(PostgresInboxTest, AnInstanceIdIsHeldByOneInboxAtATime) {
+  auto first = Open("same");
+  ASSERT_TRUE(first);
+  PostgresInboxOptions options;
+  options.instance_id = "same";
+  auto second = OpenPostgresInbox(url_, options);
+  ASSERT_FALSE(second.ok());
+  EXPECT_NE(second.status().message().find("\"same\" is in use"), std::string::npos) << second.status().ToString();
+  first->Close();
+  EXPECT_TRUE(OpenPostgresInbox(url_, options).ok()) << "released on close";
+}
+
+TEST_F(PostgresInboxTest, ReadOnlyOpenInspectsWithoutWriting) {
+  PostgresInboxOptions read_only;
+  read_only.read_only = true;
+  auto missing = OpenPostgresInbox(url_, read_only);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().code(), StatusCode::kNotFound) << missing.status().ToString();
+  {
+    auto writer = Open("w");
+    ASSERT_TRUE(writer->Store({Msg("m1")}).ok());
+  }
+  auto inspector = OpenPostgresInbox(url_, read_only);
+  ASSERT_TRUE(inspector.ok()) << inspector.status().ToString();
+  EXPECT_EQ((*inspector)->Stats()->pending, 1);
+  EXPECT_EQ((*inspector)->List(std::nullopt, 10)->size(), 1u);
+  EXPECT_EQ((*inspector)->Store({Msg("m2")}).status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ((*inspector)->Claim(1, 0).status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ((*inspector)->Replay(std::nullopt, std::nullopt, 0).status().code(), StatusCode::kUnavailable);
+}
+
+TEST_F(PostgresInboxTest, BodiesThatAreNotTextRoundTrip) {
+  auto inbox = Open("a");
+  InboundMessage m = Msg("bin");
+  m.biz_content = std::string("{\"x\":\"\xff\xfe\"}\0tail", 14);
+  ASSERT_TRUE(inbox->Store({m}).ok());
+  auto got = inbox->Get(kApp, "bin");
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_EQ((*got)->message.biz_content, m.biz_content);
+  RejectedMessage r;
+  r.app_id = "\xff";
+  r.msg_id = "x";
+  r.reason = "bad signature";
+  r.raw_frame = std::string("\0\xff", 2);
+  EXPECT_TRUE(inbox->RecordRejected(r).ok());
+  EXPECT_EQ(inbox->Stats()->rejected, 1);
+}
+
+TEST_F(PostgresInboxTest, ADatabaseRestartFailsWhatItInterruptsAndThenCarriesOn) {
+  // A cluster of its own: the shared one serves other tests running meanwhile.
+  std::string error;
+  auto own = testing::PostgresServer::Start(error);
+  ASSERT_TRUE(own) << "PostgreSQL test cluster: " << error;
+  server_ = own.get();
+  url_ = server_->FreshDatabaseUrl("restart");
+  database_ = url_.substr(url_.rfind('/') + 1);
+  auto inbox = Open("a");
+  ASSERT_TRUE(inbox->Store({Msg("before")}).ok());
+  ASSERT_EQ(server_->Stop(), "");
+  auto while_down = inbox->Store({Msg("during")});
+  EXPECT_FALSE(while_down.ok()) << "nothing may be reported stored while the database is down";
+  EXPECT_FALSE(inbox->Claim(1, 0).ok());
+  ASSERT_EQ(server_->Restart(), "");
+  ASSERT_TRUE(WaitFor([&] { return inbox->Store({Msg("after")}).ok(); })) << "no reconnect";
+  EXPECT_TRUE(WaitFor([&] { return inbox->Stats().ok(); }));
+  Result<std::vector<StoredMessage>> claimed = Status(StatusCode::kInternal, "not yet");
+  ASSERT_TRUE(WaitFor([&] {
+    claimed = inbox->Claim(10, 0);
+    return claimed.ok();
+  }));
+  std::set<std::string> ids;
+  for (const auto& m : *claimed) ids.insert(m.message.msg_id);
+  EXPECT_TRUE(ids.count("before"));
+  EXPECT_TRUE(ids.count("after"));
+  for (const auto& m : *claimed) EXPECT_TRUE(inbox->Complete(kApp, m.message.msg_id, Done(), 0).ok());
+}
+
+TEST_F(PostgresInboxTest, ErrorsAndLogsNeverShowThePassword) {
+  EXPECT_EQ(RedactInboxUrl("postgresql://app:s3cret@db.example:5432/inbox"),
+            "postgresql://app:***@db.example:5432/inbox");
+  EXPECT_EQ(RedactInboxUrl("postgresql://app@db/inbox?sslmode=require&password=s3cret"),
+            "postgresql://app@db/inbox?sslmode=require&password=***");
+  EXPECT_EQ(RedactInboxUrl("host=db user=app password=s3cret dbname=inbox"),
+            "host=db user=app password=*** dbname=inbox");
+  const std::string port = std::to_string(server_->port());
+  PostgresInboxOptions options;
+  options.connect_timeout_ms = 2000;
+  auto bad = OpenPostgresInbox("postgresql://nobody_here:s3cret@127.0.0.1:" + port + "/nowhere", options);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message().find("s3cret"), std::string::npos) << bad.status().ToString();
+  EXPECT_NE(bad.status().message().find("127.0.0.1"), std::string::npos) << bad.status().ToString();
+}
+
+}  // namespace
+}  // namespace alipaymsg
