@@ -97,6 +97,8 @@ struct DaemonConfig {
   std::string path;                 // the config file, as given
   std::vector<AppConfig> apps;      // at least one
   std::string inbox_path;           // absolute
+  // inbox.rejected-max-rows / -max-bytes / -max-frame-bytes: bounds on the audit of forged frames.
+  RejectedAuditLimits inbox_rejected;
   AckMode ack = AckMode::kAfterStore;
   std::vector<SinkConfig> sinks;    // first match wins
   RetryConfig retry;

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "alipaymsg/inbox.h"
 #include "alipaymsg/status.h"
 #include "daemon/sinks.h"
 
@@ -42,6 +43,7 @@ struct MetricsSnapshot {
   // Inbox depth by state.
   int64_t inbox_pending = 0, inbox_in_flight = 0, inbox_done = 0, inbox_dead = 0, inbox_unhandled = 0,
           inbox_rejected = 0;
+  int64_t inbox_rejected_total = 0;  // every rejection recorded in the inbox, pruned audit rows included
   // Dispatch outcomes as recorded in the inbox (done, retry, dead, unhandled).
   int64_t dispatch_done = 0, dispatch_retry = 0, dispatch_dead = 0, dispatch_unhandled = 0;
   std::vector<SinkCounters> sinks;
@@ -49,15 +51,20 @@ struct MetricsSnapshot {
 
 // Prometheus text exposition format 0.0.4.
 std::string RenderPrometheus(const MetricsSnapshot& snapshot);
-// {"ready":bool,"apps":[{"app_id","state","connected","last_error","reconnects"}]}; ready when every
-// app is connected (and there is at least one).
-std::string RenderReadiness(const std::vector<AppHealth>& apps, bool& ready);
+// {"ready":bool,"inbox":{"can_commit":bool[,"error","since"]},"apps":[{"app_id","state","connected",
+// "last_error","reconnects"}]}; ready when every app is connected (and there is at least one) and the
+// inbox can commit (messages cannot be acked while it cannot).
+std::string RenderReadiness(const std::vector<AppHealth>& apps, const InboxHealth& inbox, bool& ready);
+inline std::string RenderReadiness(const std::vector<AppHealth>& apps, bool& ready) {
+  return RenderReadiness(apps, InboxHealth{}, ready);
+}
 
 class AdminServer {
  public:
   struct Callbacks {
     std::function<std::vector<AppHealth>()> health;
     std::function<MetricsSnapshot()> metrics;
+    std::function<InboxHealth()> inbox;  // for /readyz; none: healthy
   };
   // Listens on host:port (port 0: any free port) and serves on its own thread.
   static Result<std::unique_ptr<AdminServer>> Start(const std::string& host, int port, Callbacks callbacks);

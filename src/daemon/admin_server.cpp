@@ -100,7 +100,8 @@ class AdminServer::Impl {
     } else if (target == "/readyz") {
       bool ready = false;
       std::vector<AppHealth> apps = callbacks_.health ? callbacks_.health() : std::vector<AppHealth>{};
-      res.body() = RenderReadiness(apps, ready) + "\n";
+      const InboxHealth inbox = callbacks_.inbox ? callbacks_.inbox() : InboxHealth{};
+      res.body() = RenderReadiness(apps, inbox, ready) + "\n";
       res.result(ready ? http::status::ok : http::status::service_unavailable);
       res.set(http::field::content_type, "application/json");
     } else if (target == "/metrics") {

@@ -34,7 +34,9 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(const DaemonConfig& config, Logge
   std::filesystem::path inbox_dir = std::filesystem::path(config.inbox_path).parent_path();
   if (!inbox_dir.empty()) std::filesystem::create_directories(inbox_dir, ec);
   if (ec) return IoError("creating the inbox directory " + inbox_dir.string() + ": " + ec.message());
-  auto inbox = OpenSqliteInbox(config.inbox_path);
+  SqliteInboxOptions inbox_options;
+  inbox_options.rejected = config.inbox_rejected;
+  auto inbox = OpenSqliteInbox(config.inbox_path, inbox_options);
   if (!inbox.ok()) return inbox.status();
   d->inbox_ = std::move(*inbox);
 
@@ -112,6 +114,7 @@ Status Daemon::Start() {
     AdminServer::Callbacks callbacks;
     callbacks.health = [this] { return Health(); };
     callbacks.metrics = [this] { return Metrics(); };
+    callbacks.inbox = [this] { return inbox_->Health(); };
     auto admin = AdminServer::Start(config_.admin_host, config_.admin_port, std::move(callbacks));
     if (!admin.ok()) return admin.status();
     admin_ = std::move(*admin);
@@ -172,6 +175,7 @@ MetricsSnapshot Daemon::Metrics() const {
     m.inbox_dead = stats->dead;
     m.inbox_unhandled = stats->unhandled;
     m.inbox_rejected = stats->rejected;
+    m.inbox_rejected_total = stats->rejected_total;
   }
   DispatcherStats d = dispatcher_->Stats();
   m.dispatch_done = d.done;

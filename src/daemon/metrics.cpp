@@ -107,6 +107,10 @@ std::string RenderPrometheus(const MetricsSnapshot& s) {
     w.Sample("alipaymsg_inbox_messages", std::string("state=\"") + state + "\"", static_cast<double>(n));
   }
 
+  w.Family("alipaymsg_rejected_total", "counter",
+           "Messages rejected (signature failed) since the inbox was created; the audit keeps only the newest.");
+  w.Sample("alipaymsg_rejected_total", "", static_cast<double>(s.inbox_rejected_total));
+
   w.Family("alipaymsg_dispatch_results_total", "counter", "Dispatch attempts by recorded result.");
   const std::pair<const char*, int64_t> results[] = {{"done", s.dispatch_done},
                                                      {"retry", s.dispatch_retry},
@@ -139,9 +143,14 @@ std::string RenderPrometheus(const MetricsSnapshot& s) {
   return w.str();
 }
 
-std::string RenderReadiness(const std::vector<AppHealth>& apps, bool& ready) {
+std::string RenderReadiness(const std::vector<AppHealth>& apps, const InboxHealth& inbox, bool& ready) {
   namespace json = boost::json;
-  ready = !apps.empty();
+  ready = !apps.empty() && inbox.can_commit;
+  json::object inbox_json{{"can_commit", inbox.can_commit}};
+  if (!inbox.can_commit) {
+    inbox_json["error"] = "the inbox cannot commit (messages are answered FAIL until it can): " + inbox.reason;
+    inbox_json["since_ms"] = inbox.since_ms;
+  }
   json::array list;
   for (const AppHealth& app : apps) {
     ready = ready && app.connected;
@@ -151,7 +160,7 @@ std::string RenderReadiness(const std::vector<AppHealth>& apps, bool& ready) {
                                 {"last_error", app.last_error},
                                 {"reconnects", app.reconnects}});
   }
-  return json::serialize(json::object{{"ready", ready}, {"apps", std::move(list)}});
+  return json::serialize(json::object{{"ready", ready}, {"inbox", std::move(inbox_json)}, {"apps", std::move(list)}});
 }
 
 }  // namespace alipaymsg::daemon
