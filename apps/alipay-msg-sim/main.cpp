@@ -51,6 +51,9 @@ int main(int argc, char** argv) {
   keygen->add_option("--app-id", keygen_options.app_id, "app id for the app certificate")->default_val(keygen_options.app_id);
   auto* tls_keygen = app.add_subcommand("tls-keygen", "write a throwaway CA and a server certificate for 127.0.0.1/localhost");
   tls_keygen->add_option("DIR", tls_dir, "output directory")->required();
+  std::string tls_names = sim::kDefaultTlsNames;
+  tls_keygen->add_option("--names", tls_names, "the names the server certificate is for (subjectAltName)")
+      ->capture_default_str();
   app.require_subcommand(0, 1);
 
   CLI11_PARSE(app, argc, argv);
@@ -60,7 +63,7 @@ int main(int argc, char** argv) {
   spdlog::set_level(spdlog::level::from_str(log_level));
 
   if (keygen->parsed() || tls_keygen->parsed()) {
-    auto files = keygen->parsed() ? sim::GenerateKeys(keygen_dir, keygen_options) : sim::GenerateTlsKeys(tls_dir);
+    auto files = keygen->parsed() ? sim::GenerateKeys(keygen_dir, keygen_options) : sim::GenerateTlsKeys(tls_dir, tls_names);
     if (!files.ok()) {
       std::cerr << "alipay-msg-sim: " << files.status().ToString() << "\n";
       return 1;

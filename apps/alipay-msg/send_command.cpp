@@ -108,6 +108,7 @@ void RunSend(const SendArgs& args, int& exit_code) {
   std::filesystem::create_directories(std::filesystem::path(config->inbox_path).parent_path(), fs_error);
   SqliteInboxOptions inbox_options;
   inbox_options.may_own = false;
+  inbox_options.rejected = config->inbox_rejected;
   auto inbox = OpenSqliteInbox(config->inbox_path, inbox_options);
   if (!inbox.ok()) return PrintError(inbox.status().message()), void(exit_code = 2);
 

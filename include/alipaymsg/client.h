@@ -146,6 +146,13 @@ struct ClientOptions {
   static constexpr int kAutoVerifyThreads = -1;
   int verify_threads = kAutoVerifyThreads;
   int max_pending_sends = 200;  // PRODUCEs awaiting their ack per connection
+  // A connection that carries this many CONSUMEs failing verification within `forgery_window` is
+  // closed and established again (someone may be injecting frames into it); the log says so. 0: never.
+  int forgery_close_threshold = 2000;
+  std::chrono::milliseconds forgery_window{10000};
+  // Log lines about rejected frames (and failed audit records): at most this many per second per
+  // connection on average, bursts of 10; the rest are counted and the next line says how many.
+  double rejection_log_per_second = 1.0;
   BackoffOptions backoff;
 
   // Injected for tests: wall clock (ms since epoch) and a source of random 64-bit values.

@@ -121,6 +121,8 @@ struct DaemonConfig {
   // This instance's name: lease owner in a shared inbox, `instance` label on /metrics, in logs.
   // Empty: "<hostname>-<pid>" (see EffectiveInstanceId).
   std::string instance_id;
+  // inbox.rejected-max-rows / -max-bytes / -max-frame-bytes: bounds on the audit of forged frames.
+  RejectedAuditLimits inbox_rejected;
   AckMode ack = AckMode::kAfterStore;
   std::vector<SinkConfig> sinks;    // first match wins
   RetryConfig retry;

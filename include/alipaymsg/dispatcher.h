@@ -55,6 +55,10 @@ struct DispatcherOptions {
   std::function<void(const StoredMessage&, const DispatchResult&)> on_result;
   // Called when the inbox fails under the dispatcher (it keeps going, retrying after a pause).
   std::function<void(const Status&)> on_error;
+  // A result whose commit failed (disk full, I/O error) is recorded again after these delays
+  // (doubling from initial up to max) until it commits; Stop() gives it one last try.
+  std::chrono::milliseconds record_retry_initial{50};
+  std::chrono::milliseconds record_retry_max{2000};
 };
 
 struct DispatcherStats {
@@ -120,6 +124,9 @@ class Dispatcher {
   void RunTask(Task& task);
   std::shared_ptr<Attempt> RunHandler(StoredMessage message);
   void Record(std::shared_ptr<Attempt> attempt);
+  void RecordInInbox(const std::shared_ptr<Attempt>& attempt);
+  // Under `lock` (released meanwhile): records again the results in unrecorded_ that are due (all).
+  void RecordAgainDue(std::unique_lock<std::mutex>& lock, bool all);
   void OnRecorded(const std::shared_ptr<Attempt>& attempt, const Status& status);
   DispatchResult RetryOrDead(int attempt, const std::string& reason,
                              std::optional<std::chrono::milliseconds> delay, int64_t now_ms);
@@ -142,6 +149,8 @@ class Dispatcher {
   std::deque<Task> queue_;
   int running_ = 0;
   int awaiting_commit_ = 0;  // handled, result not yet committed (bounded: workers wait)
+  // Results whose commit failed, with when to record them again (they count in awaiting_commit_).
+  std::vector<std::pair<int64_t, std::shared_ptr<Attempt>>> unrecorded_;
   bool notified_ = false;
   bool scheduler_waiting_ = false;  // the scheduler found nothing due and sleeps
   bool started_ = false;

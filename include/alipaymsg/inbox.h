@@ -35,6 +35,21 @@ struct RejectedMessage {
   int64_t received_at_ms = 0;
 };
 
+// Bounds on the audit of rejected messages: a peer that can inject frames (a hostile server, anyone
+// on the path without TLS) must not be able to fill the disk with them. Every Inbox honours them:
+// the oldest rows go first. The number of rejections stays exact (InboxStats::rejected_total).
+struct RejectedAuditLimits {
+  int64_t max_rows = 10000;        // rows kept at most
+  int64_t max_bytes = 4 << 20;     // bytes of text kept at most (AuditBytes summed over the rows)
+  int64_t max_frame_bytes = 2048;  // raw_frame kept up to this length, then cut (and marked so)
+};
+
+// The record as the audit keeps it: raw_frame cut to limits.max_frame_bytes (at a UTF-8 boundary,
+// followed by a note of the original length), the other frame-supplied fields to 256 bytes.
+RejectedMessage BoundedForAudit(const RejectedMessage& rejected, const RejectedAuditLimits& limits);
+// What one kept record counts against RejectedAuditLimits::max_bytes: the bytes of its texts.
+int64_t AuditBytes(const RejectedMessage& rejected);
+
 enum class StoreOutcome {
   kNew,        // first time seen: will be dispatched
   kDuplicate,  // already in the inbox (redelivery): ack SUCCESS, do not dispatch again
@@ -66,8 +81,18 @@ struct DispatchResult {
   std::string error;           // for kRetry / kDead / kUnhandled
 };
 
+// Whether the inbox can commit writes right now (for readiness): false from a commit that failed on
+// a storage fault (disk full, I/O error, damage) until a write commits again.
+struct InboxHealth {
+  bool can_commit = true;
+  std::string reason;        // the storage error, when !can_commit
+  int64_t since_ms = 0;      // wall clock of the first failure, when !can_commit
+};
+
 struct InboxStats {
-  int64_t pending = 0, in_flight = 0, done = 0, dead = 0, unhandled = 0, rejected = 0;
+  int64_t pending = 0, in_flight = 0, done = 0, dead = 0, unhandled = 0;
+  int64_t rejected = 0;        // audit rows kept (the oldest are pruned, see RejectedAuditLimits)
+  int64_t rejected_total = 0;  // rejections recorded since the inbox was created, pruned ones included
   int64_t duplicates = 0;      // redeliveries absorbed since the inbox was created
   int64_t commits = 0;         // write transactions (group commits) since this Inbox was opened
   int64_t stored = 0;          // messages passed to Store/StoreAsync since this Inbox was opened
@@ -117,6 +142,8 @@ class Inbox {
   // Synchronous convenience over StoreAsync.
   virtual Result<std::vector<StoreOutcome>> Store(std::vector<InboundMessage> batch) = 0;
 
+  // Keeps `rejected` for audit, within the inbox's RejectedAuditLimits (oldest rows pruned), and
+  // counts it in rejected_total. Not durable on its own (a power cut may lose the last few records).
   virtual Status RecordRejected(const RejectedMessage& rejected) = 0;
 
   // Claims up to `max` messages due for dispatch (pending with next_attempt_at_ms <= now),
@@ -177,6 +204,9 @@ class Inbox {
     return Status(StatusCode::kUnavailable, "this inbox cannot run a transaction of its own");
   }
 
+  // Cheap and thread-safe. Stores that cannot tell report healthy (the default).
+  virtual InboxHealth Health() const { return {}; }
+
   // Flushes queued stores and stops the writer thread. Idempotent.
   virtual void Close() = 0;
 };
@@ -199,7 +229,20 @@ struct SqliteInboxOptions {
   // no daemon holds the lock. For short-lived second writers (`alipay-msg inbox replay`, `send`) that
   // must not race the recovery and first claims of a daemon starting at the same moment.
   bool may_own = true;
+  RejectedAuditLimits rejected;    // bounds on the audit of rejected messages
+  // The owner runs PRAGMA quick_check at open and refuses a damaged file (IsInboxCorrupt). It
+  // reads the whole file: on a very large inbox it gives up after this long and opens it unchecked
+  // (`alipay-msg inbox check` runs the full check). 0: no check.
+  int quick_check_budget_ms = 20000;
 };
+
+// What the inbox at `path` looks like to PRAGMA integrity_check (the full check; read only, safe
+// beside a running daemon): the problems found (at most `max_problems`), none when it is sound.
+Result<std::vector<std::string>> CheckSqliteInbox(const std::string& path, int max_problems = 100);
+
+// True for the error OpenSqliteInbox (or any inbox call) returns for a damaged file; its message
+// says that the inbox is corrupt and what to do.
+bool IsInboxCorrupt(const Status& status);
 
 // Opens (creating if needed, unless read_only) a SQLite inbox in WAL mode at `path`. The first
 // process to open it (unless may_own is false) becomes its owner (an advisory lock on `path`.lock, released by the kernel if the process dies) and

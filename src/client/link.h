@@ -23,6 +23,7 @@
 #include <boost/beast/websocket/ssl.hpp>
 
 #include "alipaymsg/status.h"
+#include "crypto/tls_peer.h"
 
 namespace alipaymsg::client {
 
@@ -72,10 +73,13 @@ class Link {
   virtual void Shutdown() = 0;         // close the socket now
   virtual void ResumeReading() = 0;
   bool closed() const { return closed_; }
+  // What Open is (or was last) waiting for, for a timeout's message: "the TCP connection", ...
+  const char* waiting_for() const { return waiting_for_; }
   SteadyClock::time_point opened_at{};
 
  protected:
   bool closed_ = false;
+  const char* waiting_for_ = "the TCP connection";
 };
 
 template <bool kTls>
@@ -94,17 +98,23 @@ class LinkT final : public Link {
 
   asio::awaitable<Status> Open(tcp::resolver::results_type endpoints, std::string target) override {
     auto& tcp_layer = beast::get_lowest_layer(ws_);
+    waiting_for_ = "the TCP connection";
     auto [ec, endpoint] = co_await tcp_layer.async_connect(endpoints, kUseTuple);
     (void)endpoint;
     if (ec) co_return Unavailable("TCP connect to " + settings_.host_header + ": " + ec.message());
     tcp_layer.socket().set_option(tcp::no_delay(true), ec);
     if constexpr (kTls) {
-      auto& tls = ws_.next_layer();
-      if (!settings_.host_is_ip) SSL_set_tlsext_host_name(tls.native_handle(), settings_.host.c_str());
-      if (settings_.verify_tls) tls.set_verify_callback(ssl::host_name_verification(settings_.host));
-      auto [hec] = co_await tls.async_handshake(ssl::stream_base::client, kUseTuple);
+      SSL* native = ws_.next_layer().native_handle();
+      if (settings_.verify_tls) {
+        if (!alipaymsg::tls::ExpectPeerName(native, settings_.host))
+          co_return InvalidArgument("cannot verify TLS host name \"" + settings_.host + "\"");
+      } else if (!settings_.host_is_ip) {
+        SSL_set_tlsext_host_name(native, settings_.host.c_str());
+      }
+      waiting_for_ = "the TLS handshake";
+      auto [hec] = co_await ws_.next_layer().async_handshake(ssl::stream_base::client, kUseTuple);
       if (hec) co_return Unavailable("TLS handshake with " + settings_.host_header + ": " +
-                                     DescribeTlsError(hec, tls.native_handle()));
+                                     alipaymsg::tls::DescribeHandshakeFailure(native, settings_.host, hec.message()));
     }
     ws_.set_option(websocket::stream_base::timeout{settings_.connect_timeout,
                                                    websocket::stream_base::none(), false});
@@ -119,14 +129,21 @@ class LinkT final : public Link {
     ws_.read_message_max(kMaxMessageBytes);
     ws_.auto_fragment(false);
     websocket::response_type response;
+    waiting_for_ = "the WebSocket upgrade response";
     auto [wec] = co_await ws_.async_handshake(response, settings_.host_header, target, kUseTuple);
     if (wec) {
+      if (wec == beast::error::timeout)
+        co_return Timeout("timed out after " + std::to_string(settings_.connect_timeout.count()) +
+                          " ms waiting for the WebSocket upgrade response (the server accepted the "
+                          "connection and sent nothing back)");
       std::string why = "WebSocket upgrade: " + wec.message();
-      if (response.result_int() != 0 && response.result() != http::status::switching_protocols)
+      // Only a response that arrived has a status: Beast presets 500 before reading one.
+      if (wec == websocket::condition::handshake_failed)
         why += " (HTTP " + std::to_string(response.result_int()) + ": " +
                response.body().substr(0, 200) + ")";
       co_return Unavailable(why);
     }
+    waiting_for_ = "nothing";
     ws_.text(true);
     ws_.control_callback([this](websocket::frame_type kind, beast::string_view) {
       if (kind == websocket::frame_type::pong) last_pong_ = SteadyClock::now();
@@ -178,14 +195,6 @@ class LinkT final : public Link {
       (void)tls;
       return websocket::stream<Transport>(strand);
     }
-  }
-
-  static std::string DescribeTlsError(const beast::error_code& ec, SSL* ssl) {
-    std::string why = ec.message();
-    const long verify = SSL_get_verify_result(ssl);
-    if (verify != X509_V_OK)
-      why += std::string(" (certificate: ") + X509_verify_cert_error_string(verify) + ")";
-    return why;
   }
 
   void Enqueue(Outgoing item) {

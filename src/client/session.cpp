@@ -17,6 +17,7 @@
 #include "alipaymsg/frame.h"
 #include "alipaymsg/params.h"
 #include "alipaymsg/register.h"
+#include "base/rate_limiter.h"
 #include "client/backoff.h"
 #include "client/bookkeeping.h"
 #include "client/diagnostics.h"
@@ -66,7 +67,9 @@ class SessionImpl final : public Session,
         stream_ids_(static_cast<uint32_t>(options_.random() % 3843)),
         backoff_timer_(strand_),
         stop_timer_(strand_),
-        deadline_(strand_) {}
+        deadline_(strand_),
+        rejection_log_(options_.rejection_log_per_second, 10, options_.wall_clock_ms),
+        store_error_log_(options_.rejection_log_per_second, 10, options_.wall_clock_ms) {}
 
   const std::string& app_id() const override { return app_id_; }
   ConnectionStats Snapshot() const override { return diagnostics_.Snapshot(); }
@@ -147,6 +150,11 @@ class SessionImpl final : public Session,
                 Result<std::vector<StoreOutcome>> result, SteadyClock::time_point read_at);
   void Ack(const std::shared_ptr<Link>& link, const Frame& frame, bool success,
            SteadyClock::time_point read_at);
+  // After a rejected CONSUME was answered: a sustained flood of them closes the link (see
+  // ClientOptions::forgery_close_threshold).
+  void CountForgery(const std::shared_ptr<Link>& link);
+  // Logs `line` unless `limiter` holds it back (then it is only counted, and the next line says so).
+  void LogLimited(RateLimiter& limiter, LogLevel level, const std::string& line) const;
   void DoSend(const std::string& msg_api, const std::string& biz, SendCallback done);
   void CompleteSend(const std::string& stream_id, Result<SendResult> result);
   void FailPendingSends(const std::string& why);
@@ -171,6 +179,12 @@ class SessionImpl final : public Session,
   uint64_t deadline_generation_ = 0;
   bool deadline_expired_ = false;
   std::function<void()> cancel_step_;  // closes whatever the current step waits on
+
+  RateLimiter rejection_log_;
+  RateLimiter store_error_log_;  // "inbox commit failed" lines
+  const Link* forgery_link_ = nullptr;  // the link forgeries_ counts for
+  int64_t forgery_window_start_ms_ = 0;
+  int forgeries_ = 0;
 
   std::shared_ptr<Link> link_;
   bool started_ = false;
@@ -289,16 +303,18 @@ asio::awaitable<Result<http::response<http::string_body>>> SessionImpl::HttpGet(
     co_return Unavailable("TCP connect to " + endpoint_.host_header + ": " + cec.message());
   }
   if constexpr (!std::is_same_v<Stream, beast::tcp_stream>) {
-    if (!endpoint_.host_is_ip) SSL_set_tlsext_host_name(stream.native_handle(), endpoint_.host.c_str());
-    if (app_.verify_tls) stream.set_verify_callback(ssl::host_name_verification(endpoint_.host));
+    SSL* native = stream.native_handle();
+    if (app_.verify_tls) {
+      if (!alipaymsg::tls::ExpectPeerName(native, endpoint_.host))
+        co_return InvalidArgument("cannot verify TLS host name \"" + endpoint_.host + "\"");
+    } else if (!endpoint_.host_is_ip) {
+      SSL_set_tlsext_host_name(native, endpoint_.host.c_str());
+    }
     auto [hec] = co_await stream.async_handshake(ssl::stream_base::client, kUseTuple);
     if (hec) {
       if (deadline_expired_) co_return timed_out("TLS handshake");
-      std::string why = hec.message();
-      const long verify = SSL_get_verify_result(stream.native_handle());
-      if (verify != X509_V_OK)
-        why += std::string(" (certificate: ") + X509_verify_cert_error_string(verify) + ")";
-      co_return Unavailable("TLS handshake with " + endpoint_.host_header + ": " + why);
+      co_return Unavailable("TLS handshake with " + endpoint_.host_header + ": " +
+                            alipaymsg::tls::DescribeHandshakeFailure(native, endpoint_.host, hec.message()));
     }
   }
   auto [wec, written] = co_await http::async_write(stream, request, kUseTuple);
@@ -408,8 +424,8 @@ asio::awaitable<Result<std::shared_ptr<Link>>> SessionImpl::Connect(const Regist
     link->Shutdown();
     if (expired)
       co_return Timeout("WebSocket connect timed out after " +
-                        std::to_string(options_.connect_timeout.count()) + " ms (" +
-                        opened.message() + ")");
+                        std::to_string(options_.connect_timeout.count()) + " ms waiting for " +
+                        link->waiting_for());
     co_return opened;
   }
   co_return link;
@@ -488,13 +504,21 @@ void SessionImpl::Admit(const std::shared_ptr<Link>& link, std::string_view text
         ++s.received;
         ++s.signature_failures;
       });
-      Log(LogLevel::kWarn, "msg " + intake.rejected.msg_id + " (" + intake.rejected.msg_api +
-                               ") rejected, answered FAIL, never dispatched: " + intake.reason);
+      // The ids come from the frame: bounded like the audit's, whatever a forger put there.
+      const RejectedMessage shown = BoundedForAudit(intake.rejected, RejectedAuditLimits{});
+      LogLimited(rejection_log_, LogLevel::kWarn,
+                 "msg " + shown.msg_id + " (" + shown.msg_api + ") rejected, answered FAIL, never dispatched: " +
+                     shown.reason);
       auto record = [self = shared_from_this(), link, intake = std::move(intake), read_at]() mutable {
         Status recorded = self->options_.inbox->RecordRejected(intake.rejected);
         self->PostFromAnyThread([self, link, recorded, frame = std::move(intake.frame), read_at] {
-          if (!recorded.ok()) self->Fail("audit record failed: " + recorded.ToString());
+          if (!recorded.ok()) {
+            const std::string error = "audit record failed: " + recorded.ToString();
+            self->diagnostics_.SetError(error, self->Now());
+            self->LogLimited(self->rejection_log_, LogLevel::kError, error);
+          }
           self->Ack(link, frame, false, read_at);
+          self->CountForgery(link);
         });
       };
       // A write transaction: not on the io thread. A verify thread may wait for it.
@@ -551,8 +575,11 @@ void SessionImpl::OnStored(const std::shared_ptr<Link>& link, const Frame& frame
                            SteadyClock::time_point read_at) {
   if (!result.ok() || result->size() != 1) {
     diagnostics_.Update([](ConnectionStats& s) { ++s.store_errors; });
-    Fail("inbox commit failed for msg " + message.msg_id + ", answered FAIL: " +
-         (result.ok() ? std::string("wrong outcome count") : result.status().ToString()));
+    // Every message fails alike while the disk is full: the line is rate-limited like rejections.
+    const std::string error = "inbox commit failed for msg " + message.msg_id + ", answered FAIL: " +
+                              (result.ok() ? std::string("wrong outcome count") : result.status().ToString());
+    diagnostics_.SetError(error, Now());
+    LogLimited(store_error_log_, LogLevel::kError, error);
     Ack(link, frame, false, read_at);
     return;
   }
@@ -593,6 +620,32 @@ void SessionImpl::Ack(const std::shared_ptr<Link>& link, const Frame& frame, boo
     s.ack_latency.Record(micros);
   });
   ReleaseInFlight(link);
+}
+
+void SessionImpl::LogLimited(RateLimiter& limiter, LogLevel level, const std::string& line) const {
+  int64_t suppressed = 0;
+  if (!limiter.Admit(&suppressed)) return;
+  Log(level, suppressed == 0 ? line
+                             : line + " (" + std::to_string(suppressed) +
+                                   " more such lines suppressed since the last one)");
+}
+
+void SessionImpl::CountForgery(const std::shared_ptr<Link>& link) {
+  if (options_.forgery_close_threshold <= 0 || !link || link != link_ || link->closed()) return;
+  const int64_t now = Now();
+  if (forgery_link_ != link.get() || now - forgery_window_start_ms_ > options_.forgery_window.count()) {
+    forgery_link_ = link.get();
+    forgery_window_start_ms_ = now;
+    forgeries_ = 0;
+  }
+  if (++forgeries_ < options_.forgery_close_threshold) return;
+  Fail("closing the connection: " + std::to_string(forgeries_) +
+           " CONSUMEs failed signature verification within " +
+           std::to_string(options_.forgery_window.count()) +
+           " ms (frames may be injected into it); connecting again",
+       LogLevel::kWarn);
+  forgery_link_ = nullptr;
+  link->Shutdown();
 }
 
 void SessionImpl::ReleaseInFlight(const std::shared_ptr<Link>& link) {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "alipaymsg/listener_limits.h"
+#include "alipaymsg/inbox.h"
 #include "alipaymsg/status.h"
 #include "daemon/sinks.h"
 
@@ -62,6 +63,7 @@ struct MetricsSnapshot {
   // Inbox depth by state.
   int64_t inbox_pending = 0, inbox_in_flight = 0, inbox_done = 0, inbox_dead = 0, inbox_unhandled = 0,
           inbox_rejected = 0;
+  int64_t inbox_rejected_total = 0;  // every rejection recorded in the inbox, pruned audit rows included
   // Dispatch outcomes as recorded in the inbox (done, retry, dead, unhandled).
   int64_t dispatch_done = 0, dispatch_retry = 0, dispatch_dead = 0, dispatch_unhandled = 0;
   std::vector<SinkCounters> sinks;
@@ -71,11 +73,15 @@ struct MetricsSnapshot {
 
 // Prometheus text exposition format 0.0.4.
 std::string RenderPrometheus(const MetricsSnapshot& snapshot);
-// {"ready":bool,"apps":[{"app_id","state","connected","last_error","reconnects"}],
-// "listeners":[{"name","address","listening"}]}; ready when every app is connected (and there is at
-// least one) and every listener (the notification endpoint) is listening.
-std::string RenderReadiness(const std::vector<AppHealth>& apps, bool& ready,
+// {"ready":bool,"inbox":{"can_commit":bool[,"error","since_ms"]},"apps":[{"app_id","state",
+// "connected","last_error","reconnects"}],"listeners":[{"name","address","listening"}]}; ready when
+// every app is connected (and there is at least one), the inbox can commit (messages cannot be acked
+// while it cannot) and every listener (the notification endpoint) is listening.
+std::string RenderReadiness(const std::vector<AppHealth>& apps, const InboxHealth& inbox, bool& ready,
                             const std::vector<ListenerMetrics>& listeners = {});
+inline std::string RenderReadiness(const std::vector<AppHealth>& apps, bool& ready) {
+  return RenderReadiness(apps, InboxHealth{}, ready);
+}
 
 class AdminServer {
  public:
@@ -83,6 +89,7 @@ class AdminServer {
     std::function<std::vector<AppHealth>()> health;
     std::function<MetricsSnapshot()> metrics;
     std::function<std::vector<ListenerMetrics>()> listeners;  // other listeners, for /readyz
+    std::function<InboxHealth()> inbox;  // for /readyz; none: healthy
   };
   // Nothing but GETs is expected: a tiny body limit, short timeouts and a small connection cap, so
   // that a flood of large POSTs costs little memory and /healthz keeps answering.

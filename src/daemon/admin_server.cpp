@@ -62,7 +62,8 @@ class AdminServer::Impl {
       std::vector<AppHealth> apps = callbacks_.health ? callbacks_.health() : std::vector<AppHealth>{};
       std::vector<ListenerMetrics> listeners =
           callbacks_.listeners ? callbacks_.listeners() : std::vector<ListenerMetrics>{};
-      res.body = RenderReadiness(apps, ready, listeners) + "\n";
+      const InboxHealth inbox = callbacks_.inbox ? callbacks_.inbox() : InboxHealth{};
+      res.body = RenderReadiness(apps, inbox, ready, listeners) + "\n";
       res.status = ready ? 200 : 503;
       res.content_type = "application/json";
     } else if (request.path == "/metrics") {

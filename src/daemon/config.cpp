@@ -67,6 +67,9 @@ struct GlobalEnvKey {
 };
 constexpr GlobalEnvKey kGlobalEnv[] = {
     {"ALIPAY_INBOX_PATH", "inboxpath"},   {"ALIPAY_ACK", "ack"},
+    {"ALIPAY_INBOX_REJECTED_MAX_ROWS", "inboxrejectedmaxrows"},
+    {"ALIPAY_INBOX_REJECTED_MAX_BYTES", "inboxrejectedmaxbytes"},
+    {"ALIPAY_INBOX_REJECTED_MAX_FRAME_BYTES", "inboxrejectedmaxframebytes"},
     {"ALIPAY_ADMIN_LISTEN", "adminlisten"}, {"ALIPAY_LOG_LEVEL", "loglevel"},
     {"ALIPAY_LOG_FORMAT", "logformat"},   {"ALIPAY_LOG_FILE", "logfile"},
     {"ALIPAY_RETRY_MAX_ATTEMPTS", "retrymaxattempts"},

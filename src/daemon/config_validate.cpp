@@ -39,7 +39,8 @@ const std::vector<KeySpec>& WebhookKeys() {
 }
 const std::vector<KeySpec>& SectionKeys(const std::string& section) {
   static const std::map<std::string, std::vector<KeySpec>> sections = {
-      {"inbox", {Key("path"), Key("url"), Key("password-file"), Key("lease-ms")}},
+      {"inbox", {Key("path"), Key("url"), Key("password-file"), Key("lease-ms"), Key("rejected-max-rows"),
+                 Key("rejected-max-bytes"), Key("rejected-max-frame-bytes")}},
       {"admin", {Key("listen")}},
       {"log", {Key("level"), Key("format"), Key("file")}},
       {"retry", {Key("max-attempts"), Key("initial-backoff-ms"), Key("max-backoff-ms")}},
@@ -262,6 +263,12 @@ void ConfigParser::ApplyGlobal(const std::string& name, const Value& v, DaemonCo
   } else if (name == "instanceid") {
     if (v.text.empty()) return Error(v, "is empty (leave it out for <hostname>-<pid>)");
     config.instance_id = v.text;
+  } else if (name == "inboxrejectedmaxrows") {
+    if (auto n = Int(v, 1, 100000000)) config.inbox_rejected.max_rows = *n;
+  } else if (name == "inboxrejectedmaxbytes") {
+    if (auto n = Int(v, 4096, 2000000000)) config.inbox_rejected.max_bytes = *n;
+  } else if (name == "inboxrejectedmaxframebytes") {
+    if (auto n = Int(v, 64, 4194304)) config.inbox_rejected.max_frame_bytes = *n;
   } else if (name == "ack") {
     const std::string mode = NormalizeKey(v.text);
     if (mode == "afterstore") config.ack = AckMode::kAfterStore;

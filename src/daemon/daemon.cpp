@@ -86,7 +86,9 @@ Result<std::unique_ptr<Inbox>> Daemon::OpenInbox() {
     std::filesystem::path inbox_dir = std::filesystem::path(config_.inbox_path).parent_path();
     if (!inbox_dir.empty()) std::filesystem::create_directories(inbox_dir, ec);
     if (ec) return IoError("creating the inbox directory " + inbox_dir.string() + ": " + ec.message());
-    return OpenSqliteInbox(config_.inbox_path);
+    SqliteInboxOptions options;
+    options.rejected = config_.inbox_rejected;
+    return OpenSqliteInbox(config_.inbox_path, options);
   }
   auto password = ReadInboxPassword(config_);
   if (!password.ok()) return password.status();
@@ -275,6 +277,10 @@ Status Daemon::Start() {
     callbacks.health = [this] { return Health(); };
     callbacks.metrics = [this] { return Metrics(); };
     callbacks.listeners = [this] { return Listeners(); };
+    callbacks.inbox = [this] {
+      // Nothing to commit to before the (PostgreSQL) inbox opened: readiness says so per app.
+      return assembled_.load(std::memory_order_acquire) ? inbox_->Health() : InboxHealth{};
+    };
     auto admin = AdminServer::Start(config_.admin_host, config_.admin_port, std::move(callbacks));
     if (!admin.ok()) return admin.status();
     admin_ = std::move(*admin);
@@ -362,6 +368,7 @@ MetricsSnapshot Daemon::Metrics() const {
     m.inbox_unhandled = stats->unhandled;
     m.inbox_rejected = stats->rejected;
     m.report_inbox = stats->reports_inbox_wide;
+    m.inbox_rejected_total = stats->rejected_total;
   }
   DispatcherStats d = dispatcher_->Stats();
   m.dispatch_done = d.done;

@@ -116,6 +116,13 @@ std::string RenderPrometheus(const MetricsSnapshot& s) {
     w.Sample("alipaymsg_inbox_messages", inbox + "state=\"" + state + "\"", static_cast<double>(n));
   }
 
+  w.Family("alipaymsg_rejected_total", "counter",
+           "Messages rejected (signature failed) since the inbox was created; the audit keeps only the newest.");
+  if (s.report_inbox) {
+    w.Sample("alipaymsg_rejected_total", inbox.empty() ? "" : inbox.substr(0, inbox.size() - 1),
+             static_cast<double>(s.inbox_rejected_total));
+  }
+
   w.Family("alipaymsg_dispatch_results_total", "counter", "Dispatch attempts by recorded result.");
   const std::pair<const char*, int64_t> results[] = {{"done", s.dispatch_done},
                                                      {"retry", s.dispatch_retry},
@@ -177,10 +184,15 @@ std::string RenderPrometheus(const MetricsSnapshot& s) {
   return w.str();
 }
 
-std::string RenderReadiness(const std::vector<AppHealth>& apps, bool& ready,
+std::string RenderReadiness(const std::vector<AppHealth>& apps, const InboxHealth& inbox, bool& ready,
                             const std::vector<ListenerMetrics>& listeners) {
   namespace json = boost::json;
-  ready = !apps.empty();
+  ready = !apps.empty() && inbox.can_commit;
+  json::object inbox_json{{"can_commit", inbox.can_commit}};
+  if (!inbox.can_commit) {
+    inbox_json["error"] = "the inbox cannot commit (messages are answered FAIL until it can): " + inbox.reason;
+    inbox_json["since_ms"] = inbox.since_ms;
+  }
   json::array list;
   for (const AppHealth& app : apps) {
     ready = ready && app.connected;
@@ -190,7 +202,7 @@ std::string RenderReadiness(const std::vector<AppHealth>& apps, bool& ready,
                                 {"last_error", app.last_error},
                                 {"reconnects", app.reconnects}});
   }
-  json::object out{{"ready", false}, {"apps", std::move(list)}};
+  json::object out{{"ready", false}, {"inbox", std::move(inbox_json)}, {"apps", std::move(list)}};
   if (!listeners.empty()) {
     json::array listening;
     for (const ListenerMetrics& l : listeners) {

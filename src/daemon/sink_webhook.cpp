@@ -11,6 +11,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
+#include "crypto/tls_peer.h"
 #include "daemon/config_keys.h"
 #include "daemon/sinks.h"
 
@@ -106,6 +107,7 @@ Result<HttpResponse> HttpPost(const std::string& url, const std::map<std::string
   };
   std::optional<beast::tcp_stream> plain;
   std::optional<beast::ssl_stream<beast::tcp_stream>> secure;
+  std::string peer_name;  // the host the certificate must name (an IP without its brackets)
   if (!target->tls) {
     plain.emplace(io);
     plain->expires_after(std::chrono::milliseconds(timeout_ms));
@@ -113,12 +115,15 @@ Result<HttpResponse> HttpPost(const std::string& url, const std::map<std::string
              [](auto next) { next(beast::error_code{}); }, fail);
   } else {
     secure.emplace(io, tls->context);
-    beast::get_lowest_layer(*secure).expires_after(std::chrono::milliseconds(timeout_ms));
-    // SNI for names (not for IP literals), and the certificate must name the host.
-    if (target->host.find_first_not_of("0123456789.:[]") != std::string::npos) {
-      SSL_set_tlsext_host_name(secure->native_handle(), target->host.c_str());
+    peer_name = target->host;
+    if (peer_name.size() > 2 && peer_name.front() == '[' && peer_name.back() == ']') {
+      peer_name = peer_name.substr(1, peer_name.size() - 2);
     }
-    secure->set_verify_callback(ssl::host_name_verification(target->host));
+    beast::get_lowest_layer(*secure).expires_after(std::chrono::milliseconds(timeout_ms));
+    // The certificate must name the host (SNI too, for a DNS name).
+    if (!alipaymsg::tls::ExpectPeerName(secure->native_handle(), peer_name)) {
+      return InvalidArgument("POST " + url + ": cannot verify TLS host name \"" + peer_name + "\"");
+    }
     Exchange(*secure, resolver, *target, request, buffer, parser,
              [&](auto next) { secure->async_handshake(ssl::stream_base::client, next); }, fail);
   }
@@ -132,10 +137,7 @@ Result<HttpResponse> HttpPost(const std::string& url, const std::map<std::string
       return Timeout("POST " + url + ": " + failed_at + " timed out after " + std::to_string(timeout_ms) + " ms");
     }
     std::string message = failure.message();
-    if (secure) {
-      const long verify = SSL_get_verify_result(secure->native_handle());
-      if (verify != X509_V_OK) message += std::string(" (certificate: ") + X509_verify_cert_error_string(verify) + ")";
-    }
+    if (secure) message = alipaymsg::tls::DescribeHandshakeFailure(secure->native_handle(), peer_name, message);
     return IoError("POST " + url + ": " + failed_at + ": " + message);
   }
   HttpResponse response;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <exception>
 #include <utility>
 
@@ -84,6 +85,11 @@ void Dispatcher::Stop() {
   scheduler_cv_.notify_all();
   if (scheduler_.joinable()) scheduler_.join();  // may push its last claim into the queue
   {
+    // Results still to be recorded get one last try (OnRecorded no longer retries once stopping).
+    std::unique_lock lock(mu_);
+    RecordAgainDue(lock, /*all=*/true);
+  }
+  {
     std::lock_guard lock(mu_);
     workers_stop_ = true;
   }
@@ -151,12 +157,38 @@ void Dispatcher::ReportError(const Status& status) {
 
 // ---- scheduler: claims as much as the pool can take, sleeps until Notify() or the next due time
 
+void Dispatcher::RecordAgainDue(std::unique_lock<std::mutex>& lock, bool all) {
+  const int64_t now = clock_.NowMs();
+  std::vector<std::shared_ptr<Attempt>> due;
+  for (auto it = unrecorded_.begin(); it != unrecorded_.end();) {
+    if (all || it->first <= now) {
+      due.push_back(std::move(it->second));
+      it = unrecorded_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  if (due.empty()) return;
+  lock.unlock();
+  for (auto& attempt : due) RecordInInbox(attempt);
+  lock.lock();
+}
+
 void Dispatcher::SchedulerLoop() {
   std::unique_lock lock(mu_);
   while (!stopping_) {
+    RecordAgainDue(lock, /*all=*/false);
+    if (stopping_) break;
     const int free = FreeSlotsLocked();
     if (free <= 0) {
-      scheduler_cv_.wait(lock, [this] { return stopping_ || FreeSlotsLocked() > 0; });
+      auto room = [this] { return stopping_ || FreeSlotsLocked() > 0; };
+      if (unrecorded_.empty()) {
+        scheduler_cv_.wait(lock, room);
+      } else {  // workers may all wait for those commits: record them again when due
+        int64_t until = INT64_MAX;
+        for (const auto& entry : unrecorded_) until = std::min(until, entry.first);
+        scheduler_cv_.wait_for(lock, std::chrono::milliseconds(std::max<int64_t>(until - clock_.NowMs(), 1)), room);
+      }
       continue;
     }
     notified_ = false;
@@ -187,6 +219,7 @@ void Dispatcher::SchedulerLoop() {
     if (next_due.ok() && next_due->has_value()) {
       wait_ms = std::clamp<int64_t>(**next_due - now, 0, wait_ms);
     }
+    for (const auto& [at_ms, attempt] : unrecorded_) wait_ms = std::min(wait_ms, std::max<int64_t>(at_ms - now, 1));
     if (wait_ms == 0 || notified_) continue;
     scheduler_waiting_ = true;
     idle_cv_.notify_all();
@@ -240,9 +273,11 @@ DispatchResult Dispatcher::ResultOfUnclaimable(const std::string& app_id,
 
 struct Dispatcher::Attempt {
   StoredMessage message;
+  int record_failures = 0;  // commits of this result that failed (storage faults), retried
   DispatchResult result;
   std::vector<std::function<Status(InboxTransaction&)>> effects;
   std::optional<Status> effect_error;
+  std::function<Status(InboxTransaction&)> run_effects;  // the effects, run in the result's transaction
   bool handled = false;  // the handler ran (vs. unhandled / interrupted too often)
   std::function<void(DispatchResult)> done;
 };
@@ -358,9 +393,14 @@ void Dispatcher::Record(std::shared_ptr<Attempt> attempt) {
       return Status::Ok();
     };
   }
+  attempt->run_effects = std::move(run_effects);
+  RecordInInbox(attempt);
+}
+
+void Dispatcher::RecordInInbox(const std::shared_ptr<Attempt>& attempt) {
   const StoredMessage& m = attempt->message;
   inbox_.CompleteAsync(m.message.app_id, m.message.msg_id, attempt->result, clock_.NowMs(),
-                       std::move(run_effects),
+                       attempt->run_effects,
                        [this, attempt](Status status) { OnRecorded(attempt, status); });
 }
 
@@ -369,19 +409,45 @@ void Dispatcher::OnRecorded(const std::shared_ptr<Attempt>& attempt, const Statu
   if (!status.ok() && attempt->effect_error && !attempt->effects.empty()) {
     // The effects and "done" rolled back together: this attempt failed; record that instead.
     attempt->effects.clear();
+    attempt->run_effects = nullptr;
     attempt->result = RetryOrDead(
         m.attempts, "handler's transactional effect failed: " + attempt->effect_error->ToString(),
         std::nullopt, clock_.NowMs());
-    inbox_.CompleteAsync(m.message.app_id, m.message.msg_id, attempt->result, clock_.NowMs(),
-                         nullptr, [this, attempt](Status s) { OnRecorded(attempt, s); });
+    RecordInInbox(attempt);
     return;
   }
   DispatchResult result = attempt->result;
   if (!status.ok()) {
-    // It stays in flight until the next open turns it back to pending: it runs again, never lost.
-    Status error =
-        status.WithContext("dispatcher: recording the result of message " + m.message.msg_id);
-    ReportError(error);
+    ++attempt->record_failures;
+    Status error = status.WithContext("dispatcher: recording the result of message " + m.message.msg_id +
+                                      " (attempt " + std::to_string(attempt->record_failures) + ")");
+    // A storage fault (disk full, I/O error) heals: the same result, effects included, is recorded
+    // again until it commits, so the message neither waits in flight for a restart nor runs twice.
+    // Reported on the first failure and then every tenth, not on every retry.
+    // Only faults of the store itself (kIoError; kUnavailable: busy, closed); not a refusal of this
+    // result (the message is absent or no longer in flight), which no retry changes.
+    bool retry = status.code() == StatusCode::kIoError || status.code() == StatusCode::kUnavailable;
+    {
+      std::lock_guard lock(mu_);
+      retry = retry && !stopping_;
+      if (retry) {
+        const int64_t delay_ms = std::min<int64_t>(
+            options_.record_retry_max.count(),
+            options_.record_retry_initial.count() << std::min(attempt->record_failures - 1, 20));
+        unrecorded_.push_back({clock_.NowMs() + delay_ms, attempt});
+      }
+    }
+    if (attempt->record_failures % 10 == 1) {
+      ReportError(error);
+    } else {
+      std::lock_guard lock(mu_);
+      ++stats_.errors;
+    }
+    if (retry) {
+      scheduler_cv_.notify_one();
+      return;  // still awaiting its commit
+    }
+    // Stopping: it stays in flight until the next open turns it back to pending; it runs again.
     result = MakeResult(DispatchResult::Kind::kRetry, error.ToString());
   } else {
     std::lock_guard lock(mu_);

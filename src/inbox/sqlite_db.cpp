@@ -2,6 +2,19 @@
 
 namespace alipaymsg::inbox {
 
+bool IsStorageFault(const Status& status) {
+  if (status.ok()) return false;
+  // sqlite3_errstr texts (stable), and strerror for files written in the same transaction.
+  static constexpr std::string_view kFaults[] = {
+      "database or disk is full", "disk I/O error", "database disk image is malformed",
+      "file is not a database", "unable to open database file", "attempt to write a readonly database",
+      "No space left on device", "Input/output error", "Disk quota exceeded"};
+  for (std::string_view fault : kFaults) {
+    if (status.message().find(fault) != std::string::npos) return true;
+  }
+  return false;
+}
+
 Stmt::~Stmt() {
   sqlite3_reset(stmt_);
   sqlite3_clear_bindings(stmt_);

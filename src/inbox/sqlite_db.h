@@ -41,6 +41,10 @@ class Stmt {
   sqlite3_stmt* stmt_;
 };
 
+// True when `status` comes from a storage fault (disk full, I/O error, damaged or unwritable file),
+// as opposed to a request's own error (a constraint, a missing message).
+bool IsStorageFault(const Status& status);
+
 class Db {
  public:
   // Opens `path` (creating it when `create`), with busy_timeout applied.

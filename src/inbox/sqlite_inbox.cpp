@@ -50,9 +50,15 @@ Result<std::unique_ptr<Inbox>> SqliteInbox::Open(const std::string& path,
   if (options.max_batch < 1 || options.max_queued < 1) {
     return InvalidArgument("inbox max_batch and max_queued must be at least 1");
   }
+  if (options.rejected.max_rows < 1 || options.rejected.max_bytes < 1 || options.rejected.max_frame_bytes < 64) {
+    return InvalidArgument("inbox rejected-audit limits: max_rows and max_bytes must be at least 1, "
+                           "max_frame_bytes at least 64");
+  }
   std::unique_ptr<SqliteInbox> inbox(new SqliteInbox(path, options));
   Status status = inbox->Initialize();
-  if (!status.ok()) return status.WithContext("inbox " + path);
+  if (IsInboxCorrupt(status)) return status;
+  status = AsCorruptIfDamaged(path, status);
+  if (!status.ok()) return IsInboxCorrupt(status) ? status : status.WithContext("inbox " + path);
   return std::unique_ptr<Inbox>(std::move(inbox));
 }
 
@@ -106,12 +112,28 @@ Status SqliteInbox::Initialize() {
       return IoError("cannot switch to WAL journal mode (file system without shared memory?)");
     }
   }
+  // Before anything is written: a damaged file is refused, not written to.
+  if (owner_) ALIPAYMSG_RETURN_IF_ERROR(QuickCheck());
   synchronous_full_now_ = !options_.synchronous_full;  // forces the first SetSynchronous to run
   ALIPAYMSG_RETURN_IF_ERROR(SetSynchronous(true));
   ALIPAYMSG_RETURN_IF_ERROR(MigrateSchema(*writer_db_));
+  // The exact count of rejections, which outlives pruned audit rows (started from the rows there).
+  ALIPAYMSG_RETURN_IF_ERROR(writer_db_->Exec(
+      "INSERT OR IGNORE INTO counters (name, value) SELECT 'rejected', COUNT(*) FROM rejected"));
+  // Bounds the write-ahead log left after a checkpoint (a flood must not leave a large one behind).
+  ALIPAYMSG_RETURN_IF_ERROR(writer_db_->Exec("PRAGMA journal_size_limit=4194304"));
   if (owner_) {
     ALIPAYMSG_RETURN_IF_ERROR(
         writer_db_->Exec("UPDATE messages SET state = 'pending' WHERE state = 'in_flight'"));
+    // An audit grown past today's limits (an older build kept everything) is cut down now.
+    ALIPAYMSG_RETURN_IF_ERROR(writer_db_->Exec("BEGIN IMMEDIATE"));
+    Status pruned = CountAudit(*writer_db_);
+    if (pruned.ok()) pruned = PruneAudit(*writer_db_);
+    if (pruned.ok()) pruned = writer_db_->Exec("COMMIT");
+    if (!pruned.ok()) {
+      (void)writer_db_->Exec("ROLLBACK");
+      return pruned.WithContext("pruning the rejected-message audit");
+    }
   }
 
   auto reader = Db::Open(path_, /*create=*/false, options_.busy_timeout_ms);
@@ -160,6 +182,11 @@ void SqliteInbox::Close() {
 
 // ---- the writer thread ----
 
+namespace {
+// How often an unhealthy, idle inbox tries a small write to find out whether commits work again.
+constexpr auto kProbeInterval = std::chrono::milliseconds(500);
+}  // namespace
+
 // Lingering completions go when the oldest has waited complete_linger_ms, when there are a batch of
 // them, or at close; other writes go at once, without the lingering ones when those are not due.
 void SqliteInbox::WriterLoop() {
@@ -169,17 +196,27 @@ void SqliteInbox::WriterLoop() {
     {
       std::unique_lock lock(mu_);
       bool lingering_due = false;
+      bool probe = false;
       while (true) {
         lingering_due = !lingering_.empty() &&
                         (closing_ || static_cast<int64_t>(lingering_.size()) >= options_.max_batch ||
                          std::chrono::steady_clock::now() >= lingering_.front().since + linger);
         if (lingering_due || !queue_.empty()) break;
         if (closing_) return;  // drained
-        if (lingering_.empty()) {
-          work_cv_.wait(lock);
-        } else {
+        if (!lingering_.empty()) {
           work_cv_.wait_until(lock, lingering_.front().since + linger);
+        } else if (!unhealthy_.load()) {
+          work_cv_.wait(lock);
+        } else if (work_cv_.wait_for(lock, kProbeInterval) == std::cv_status::timeout &&
+                   queue_.empty() && lingering_.empty() && !closing_) {
+          probe = true;  // nothing else writes: find out whether a write commits again
+          break;
         }
+      }
+      if (probe) {
+        lock.unlock();
+        ProbeCommit();
+        continue;
       }
       ops = TakeGroup(lingering_due);
     }
@@ -226,6 +263,7 @@ Status SqliteInbox::SetSynchronous(bool full) {
 void SqliteInbox::CommitGroup(std::vector<WriteOp>& ops) {
   Db& db = *writer_db_;
   std::vector<Status> results(ops.size());
+  const int64_t changes_before = sqlite3_total_changes64(db.handle());
   // One fsync for the group if anything in it must be durable; none for a group of claims. (In WAL
   // mode a later synced commit makes the earlier unsynced ones durable too: the log is sequential.)
   const bool durable =
@@ -276,8 +314,10 @@ void SqliteInbox::CommitGroup(std::vector<WriteOp>& ops) {
       commits_.fetch_add(1, std::memory_order_relaxed);
     } else {
       (void)db.Exec("ROLLBACK");
+      audit_counts_known_ = false;  // audit rows of this group are gone again
     }
   }
+  NoteCommitOutcome(group, results, group.ok() && sqlite3_total_changes64(db.handle()) > changes_before);
   for (size_t i = 0; i < ops.size(); ++i) {
     if (!ops[i].finish) continue;
     try {
@@ -286,6 +326,40 @@ void SqliteInbox::CommitGroup(std::vector<WriteOp>& ops) {
       // A callback must not throw; the writer thread keeps serving the others.
     }
   }
+}
+
+void SqliteInbox::NoteCommitOutcome(const Status& group, const std::vector<Status>& results, bool wrote) {
+  const Status* fault = IsStorageFault(group) ? &group : nullptr;
+  for (const Status& result : results) {
+    if (fault == nullptr && IsStorageFault(result)) fault = &result;
+  }
+  if (fault != nullptr) {
+    std::lock_guard lock(health_mu_);
+    if (health_.can_commit) {
+      health_.can_commit = false;
+      health_.since_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+    }
+    health_.reason = fault->message();
+    unhealthy_.store(true);
+  } else if (wrote && unhealthy_.load()) {
+    std::lock_guard lock(health_mu_);
+    health_ = InboxHealth{};
+    unhealthy_.store(false);
+  }
+}
+
+void SqliteInbox::ProbeCommit() {
+  std::vector<WriteOp> ops(1);
+  // Rewrites one small row (a page of the log at commit, and an fsync): as much as a commit needs.
+  ops[0].apply = [](Db& db) { return db.Exec("UPDATE counters SET value = value WHERE name = 'duplicates'"); };
+  CommitGroup(ops);
+}
+
+InboxHealth SqliteInbox::Health() const {
+  std::lock_guard lock(health_mu_);
+  return health_;
 }
 
 void SqliteInbox::QueueWrite(std::function<Status(Db&)> apply,

@@ -26,6 +26,11 @@
 
 namespace alipaymsg::inbox {
 
+// The error for a damaged inbox file (IsInboxCorrupt): what is wrong and what to do.
+Status CorruptInbox(const std::string& path, const std::string& details);
+// `status` as CorruptInbox when SQLite reported damage (SQLITE_CORRUPT, SQLITE_NOTADB), else itself.
+Status AsCorruptIfDamaged(const std::string& path, const Status& status);
+
 class SqliteInbox final : public Inbox {
  public:
   static Result<std::unique_ptr<Inbox>> Open(const std::string& path,
@@ -54,6 +59,7 @@ class SqliteInbox final : public Inbox {
   Result<std::vector<StoredMessage>> List(std::optional<MessageState> state, int limit) override;
   Result<std::vector<StoredMessage>> Find(const InboxQuery& query) override;
   Result<InboxStats> Stats() override;
+  InboxHealth Health() const override;
   void Close() override;
 
   // A hook registered through InboxTransaction::BeforeCommit for the group being committed.
@@ -92,6 +98,16 @@ class SqliteInbox final : public Inbox {
   // Runs `apply` as a write and waits for its commit. On the writer thread itself (a callback calling
   // back into the inbox) the write runs at once as its own transaction.
   Status RunWrite(std::function<Status(Db&)> apply, bool durable = true);
+  // PRAGMA quick_check within options_.quick_check_budget_ms (integrity.cpp).
+  Status QuickCheck();
+  // The rejected-message audit within options_.rejected (writer thread): its rows and bytes are
+  // counted once (CountAudit), then kept up to date as rows come and go.
+  Status CountAudit(Db& db);
+  Status PruneAudit(Db& db);
+  // After each group: a storage fault makes the inbox unhealthy, a commit that wrote heals it.
+  void NoteCommitOutcome(const Status& group, const std::vector<Status>& results, bool wrote);
+  // While unhealthy and idle: a small write that shows whether commits work again.
+  void ProbeCommit();
   // Sets PRAGMA synchronous for the next commit (FULL only when asked and wanted by the options).
   Status SetSynchronous(bool full);
   bool OnWriterThread() const { return std::this_thread::get_id() == writer_id_.load(); }
@@ -103,6 +119,9 @@ class SqliteInbox final : public Inbox {
 
   std::unique_ptr<Db> writer_db_;  // only the writer thread (or Initialize) touches it
   bool synchronous_full_now_ = false;  // the writer connection's current PRAGMA synchronous
+  bool audit_counts_known_ = false;    // audit_rows_/audit_bytes_ match the table (writer thread)
+  int64_t audit_rows_ = 0;
+  int64_t audit_bytes_ = 0;
   // The hooks of the group being applied (writer thread only; null between groups).
   std::vector<BeforeCommitHook>* before_commit_ = nullptr;
   std::mutex reader_mu_;
@@ -121,6 +140,10 @@ class SqliteInbox final : public Inbox {
   bool closing_ = false;
   std::thread writer_;
   std::atomic<std::thread::id> writer_id_{};
+
+  mutable std::mutex health_mu_;
+  InboxHealth health_;  // guarded by health_mu_
+  std::atomic<bool> unhealthy_{false};
 
   std::atomic<int64_t> commits_{0};
   std::atomic<int64_t> stored_{0};

@@ -184,16 +184,80 @@ Result<std::vector<StoreOutcome>> SqliteInbox::Store(std::vector<InboundMessage>
   return future.get();
 }
 
-Status SqliteInbox::RecordRejected(const RejectedMessage& r) {
-  return RunWrite([&r](Db& db) -> Status {
-    auto stmt = db.Prepare(
-        "INSERT INTO rejected (app_id, msg_id, msg_api, reason, raw_frame, channel, "
-        "received_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
-    if (!stmt.ok()) return stmt.status();
-    (*stmt)->Bind(1, r.app_id).Bind(2, r.msg_id).Bind(3, r.msg_api).Bind(4, r.reason);
-    (*stmt)->Bind(5, r.raw_frame).Bind(6, r.channel).Bind(7, r.received_at_ms);
-    return (*stmt)->Run();
-  });
+namespace {
+
+// AuditBytes of a row of `rejected`, in SQL.
+constexpr const char* kAuditBytesSql =
+    "length(CAST(app_id AS BLOB)) + length(CAST(msg_id AS BLOB)) + length(CAST(msg_api AS BLOB)) + "
+    "length(CAST(reason AS BLOB)) + length(CAST(raw_frame AS BLOB)) + length(CAST(channel AS BLOB))";
+
+}  // namespace
+
+Status SqliteInbox::CountAudit(Db& db) {
+  auto stmt = db.Prepare(std::string("SELECT COUNT(*), COALESCE(SUM(") + kAuditBytesSql + "), 0) FROM rejected");
+  if (!stmt.ok()) return stmt.status();
+  Result<bool> row = (*stmt)->Step();
+  if (!row.ok()) return row.status();
+  audit_rows_ = *row ? (*stmt)->Int(0) : 0;
+  audit_bytes_ = *row ? (*stmt)->Int(1) : 0;
+  ALIPAYMSG_RETURN_IF_ERROR((*stmt)->Run());
+  audit_counts_known_ = true;
+  return Status::Ok();
+}
+
+Status SqliteInbox::PruneAudit(Db& db) {
+  const RejectedAuditLimits& limits = options_.rejected;
+  if (audit_rows_ <= limits.max_rows && audit_bytes_ <= limits.max_bytes) return Status::Ok();
+  // Down to 90% of each bound, so that a flood prunes once per tenth of the cap, not once per row.
+  const int64_t rows_target = limits.max_rows - limits.max_rows / 10;
+  const int64_t bytes_target = limits.max_bytes - limits.max_bytes / 10;
+  auto prune = db.Prepare(std::string("DELETE FROM rejected WHERE id IN (SELECT id FROM rejected ORDER BY id "
+                                      "LIMIT ?1) RETURNING ") + kAuditBytesSql);
+  if (!prune.ok()) return prune.status();
+  while (audit_rows_ > rows_target || audit_bytes_ > bytes_target) {
+    (*prune)->Reset();
+    // Over on rows: exactly the excess; over on bytes only: a tenth of the rows at a time.
+    (*prune)->Bind(1, audit_rows_ > rows_target ? audit_rows_ - rows_target : std::max<int64_t>(audit_rows_ / 10, 1));
+    int64_t deleted = 0;
+    while (true) {
+      Result<bool> row = (*prune)->Step();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      ++deleted;
+      --audit_rows_;
+      audit_bytes_ -= (*prune)->Int(0);
+    }
+    if (deleted == 0) {  // the table is empty: the counts had drifted (another writer pruned)
+      audit_rows_ = audit_bytes_ = 0;
+      break;
+    }
+  }
+  return Status::Ok();
+}
+
+Status SqliteInbox::RecordRejected(const RejectedMessage& rejected) {
+  const RejectedMessage r = BoundedForAudit(rejected, options_.rejected);
+  return RunWrite([this, &r](Db& db) -> Status {
+    Status status = [&]() -> Status {
+      if (!audit_counts_known_) ALIPAYMSG_RETURN_IF_ERROR(CountAudit(db));
+      auto stmt = db.Prepare(
+          "INSERT INTO rejected (app_id, msg_id, msg_api, reason, raw_frame, channel, "
+          "received_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+      if (!stmt.ok()) return stmt.status();
+      (*stmt)->Bind(1, r.app_id).Bind(2, r.msg_id).Bind(3, r.msg_api).Bind(4, r.reason);
+      (*stmt)->Bind(5, r.raw_frame).Bind(6, r.channel).Bind(7, r.received_at_ms);
+      ALIPAYMSG_RETURN_IF_ERROR((*stmt)->Run());
+      ++audit_rows_;
+      audit_bytes_ += AuditBytes(r);
+      auto count = db.Prepare("UPDATE counters SET value = value + 1 WHERE name = 'rejected'");
+      if (!count.ok()) return count.status();
+      ALIPAYMSG_RETURN_IF_ERROR((*count)->Run());
+      return PruneAudit(db);
+    }();
+    // Rolled back with its savepoint: the counts in memory no longer match the table.
+    if (!status.ok()) audit_counts_known_ = false;
+    return status;
+  }, /*durable=*/false);  // best-effort audit: no fsync of its own (a flood must not cost one per frame)
 }
 
 Result<std::vector<StoredMessage>> SqliteInbox::Claim(int max, int64_t now_ms) {
@@ -415,13 +479,16 @@ Result<InboxStats> SqliteInbox::Stats() {
     }
     auto counts = reader_db_->Prepare(
         "SELECT (SELECT COUNT(*) FROM rejected), "
-        "(SELECT value FROM counters WHERE name = 'duplicates')");
+        "(SELECT value FROM counters WHERE name = 'duplicates'), "
+        "(SELECT value FROM counters WHERE name = 'rejected')");
     if (!counts.ok()) return counts.status();
     Result<bool> row = (*counts)->Step();
     if (!row.ok()) return row.status();
     if (*row) {
       stats.rejected = (*counts)->Int(0);
       stats.duplicates = (*counts)->Int(1);
+      // An inbox last written by an older build has no such counter: its rows are all there.
+      stats.rejected_total = (*counts)->IsNull(2) ? stats.rejected : (*counts)->Int(2);
     }
     return (*counts)->Run();
   };

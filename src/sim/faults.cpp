@@ -16,6 +16,8 @@ std::string_view ToString(FaultKind kind) {
     case FaultKind::kDuplicate: return "duplicate";
     case FaultKind::kRegisterError: return "register_error";
     case FaultKind::kSlowAckWindow: return "slow_ack_window";
+    case FaultKind::kForgeFlood: return "forge_flood";
+    case FaultKind::kHangUpgrade: return "hang_upgrade";
     case FaultKind::kClear: return "clear";
   }
   return "unknown";
@@ -55,7 +57,8 @@ Result<FaultRequest> ParseFaultRequest(std::string_view text) {
   if (kind.empty()) return InvalidArgument("fault request needs \"kind\"");
   static constexpr FaultKind kAll[] = {FaultKind::kDropConnections, FaultKind::kStopPong, FaultKind::kResumePong,
                                        FaultKind::kMalformedFrame,  FaultKind::kBadSignature, FaultKind::kDuplicate,
-                                       FaultKind::kRegisterError,   FaultKind::kSlowAckWindow, FaultKind::kClear};
+                                       FaultKind::kRegisterError,   FaultKind::kSlowAckWindow, FaultKind::kForgeFlood,
+                                       FaultKind::kHangUpgrade,     FaultKind::kClear};
   bool known = false;
   for (FaultKind k : kAll) {
     if (ToString(k) == kind) {
@@ -66,7 +69,7 @@ Result<FaultRequest> ParseFaultRequest(std::string_view text) {
   if (!known) {
     return InvalidArgument("unknown fault kind '" + kind +
                            "' (known: drop_connections, stop_pong, resume_pong, malformed_frame, bad_signature, "
-                           "duplicate, register_error, slow_ack_window, clear)");
+                           "duplicate, register_error, slow_ack_window, forge_flood, hang_upgrade, clear)");
   }
   int64_t count = request.count;
   ALIPAYMSG_RETURN_IF_ERROR(ReadInt(o, "count", 1, &count));
@@ -80,6 +83,9 @@ Result<FaultRequest> ParseFaultRequest(std::string_view text) {
   ALIPAYMSG_RETURN_IF_ERROR(ReadString(o, "sub_msg", &request.sub_msg));
   if (request.kind == FaultKind::kSlowAckWindow && o.if_contains("ms") == nullptr) {
     return InvalidArgument("slow_ack_window needs \"ms\" (how long acks are held back)");
+  }
+  if (request.kind == FaultKind::kForgeFlood && o.if_contains("ms") == nullptr) {
+    return InvalidArgument("forge_flood needs \"ms\" (how long to send forgeries)");
   }
   if (request.kind == FaultKind::kRegisterError && (request.code.empty() || request.code == "10000")) {
     return InvalidArgument("register_error needs a failing \"code\" (not 10000)");
@@ -135,6 +141,11 @@ void FaultState::Apply(const FaultRequest& request, int64_t now_ms) {
       register_error_remaining_ = request.count;
       break;
     case FaultKind::kSlowAckWindow: slow_ack_until_ms_ = now_ms + request.ms; break;
+    case FaultKind::kHangUpgrade: hang_upgrade_remaining_ += request.count; break;
+    case FaultKind::kForgeFlood:
+      forge_until_ms_ = now_ms + request.ms;
+      forge_app_ = request.app_id;
+      break;
     case FaultKind::kClear: *this = FaultState(); break;
     case FaultKind::kDropConnections:
     case FaultKind::kMalformedFrame: break;  // act at once, no state
@@ -144,6 +155,12 @@ void FaultState::Apply(const FaultRequest& request, int64_t now_ms) {
 bool FaultState::TakeBadSignature(const std::string& app_id) {
   if (bad_signature_remaining_ <= 0 || (!bad_signature_app_.empty() && bad_signature_app_ != app_id)) return false;
   --bad_signature_remaining_;
+  return true;
+}
+
+bool FaultState::TakeHangUpgrade() {
+  if (hang_upgrade_remaining_ <= 0) return false;
+  --hang_upgrade_remaining_;
   return true;
 }
 
@@ -168,6 +185,8 @@ std::string FaultState::ToJson() const {
   o["register_error_remaining"] = register_error_remaining_;
   if (register_error_remaining_ > 0) o["register_error_code"] = register_error_.code;
   o["slow_ack_until_ms"] = slow_ack_until_ms_;
+  o["forge_until_ms"] = forge_until_ms_;
+  o["hang_upgrade_remaining"] = hang_upgrade_remaining_;
   return json::serialize(o);
 }
 

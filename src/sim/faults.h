@@ -19,6 +19,8 @@ enum class FaultKind {
   kDuplicate,        // the next `count` CONSUMEs are sent twice
   kRegisterError,    // the next `count` register.do calls fail with `code`/`sub_code`/`sub_msg`
   kSlowAckWindow,    // for `ms`, acks are held back and applied only when the window ends
+  kForgeFlood,       // for `ms`, forged CONSUMEs (wrong x-sign, never stored) as fast as connections take them
+  kHangUpgrade,      // the next `count` WebSocket upgrades are read and never answered
   kClear,            // back to normal
 };
 std::string_view ToString(FaultKind kind);
@@ -51,9 +53,14 @@ class FaultState {
   // Each consumes one unit when it fires for `app_id`.
   bool TakeBadSignature(const std::string& app_id);
   bool TakeDuplicate(const std::string& app_id);
+  bool TakeHangUpgrade();
   // Fills `out` and returns true when this register must fail.
   bool TakeRegisterError(FaultRequest* out);
   bool AckWindowSlow(int64_t now_ms) const { return now_ms < slow_ack_until_ms_; }
+  // forge_flood: whether `app_id` is being flooded with forgeries at `now_ms`.
+  bool Forging(const std::string& app_id, int64_t now_ms) const {
+    return now_ms < forge_until_ms_ && (forge_app_.empty() || forge_app_ == app_id);
+  }
   int64_t slow_ack_until_ms() const { return slow_ack_until_ms_; }
   // JSON text describing the current state (GET /faults).
   std::string ToJson() const;
@@ -67,6 +74,9 @@ class FaultState {
   int register_error_remaining_ = 0;
   FaultRequest register_error_;
   int64_t slow_ack_until_ms_ = 0;
+  int64_t forge_until_ms_ = 0;
+  int hang_upgrade_remaining_ = 0;
+  std::string forge_app_;
 };
 
 }  // namespace alipaymsg::sim

@@ -216,6 +216,26 @@ void Hub::Pump(const std::string& app_id) {
     if (message == nullptr) return;
     Deliver(*message, *live);
   }
+  Forge(app_id, it->second);
+}
+
+namespace {
+constexpr std::string_view kForgedPrefix = "forged-";  // msg ids of forgeries (real ones are hex)
+}  // namespace
+
+void Hub::Forge(const std::string& app_id, AppConnections& connections) {
+  if (!faults_.Forging(app_id, now()) || !forge_payload_ || forge_payload_->app_id != app_id) return;
+  // Only a connection's own write queue limits the pace: OnWritable comes back here as it drains.
+  while (Live* live = PickConnection(connections)) {
+    consume_header_.stream_id = NextStreamId();
+    consume_fields_.msg_id = std::string(kForgedPrefix) + std::to_string(++counters_.forged_sent);
+    consume_fields_.timestamp = std::to_string(now());
+    consume_fields_.sign_type = std::string(ToString(live->sign_type));
+    std::string sign = SignatureFor(*forge_payload_, live->sign_type);
+    if (!sign.empty()) sign[sign.size() / 2] = sign[sign.size() / 2] == 'A' ? 'B' : 'A';
+    consume_fields_.sign = std::move(sign);
+    live->connection->SendText(SerializeFrame(consume_header_, consume_fields_, forge_payload_->data));
+  }
 }
 
 const std::string& Hub::SignatureFor(Payload& payload, SignType type) {
@@ -312,6 +332,10 @@ void Hub::HandleAck(Live& live, const Frame& frame) {
                  live.app_id, frame.protocol.msg_id, status);
   }
   const bool success = status == "SUCCESS";
+  if (frame.protocol.msg_id.starts_with(kForgedPrefix)) {  // a forge_flood frame: counted, nothing stored
+    ++(success ? counters_.forged_acked_success : counters_.forged_acked_fail);
+    return;
+  }
   if (faults_.AckWindowSlow(now())) {
     held_acks_.push_back(HeldAck{frame.protocol.msg_id, live.app_id, live.id, success});
     return;

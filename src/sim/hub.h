@@ -84,6 +84,8 @@ class Hub {
   HttpAnswer HandleAdmin(std::string_view method, std::string_view target, std::string_view body);
 
   bool pong_stopped() const { return faults_.pong_stopped(); }
+  // hang_upgrade: this upgrade request gets no answer at all.
+  bool TakeHangUpgrade() { return faults_.TakeHangUpgrade(); }
   void SetNotifyTransport(NotifyTransport* transport) { notify_transport_ = transport; }
   // Drops every connection and stops delivering (server shutdown).
   void Shutdown();
@@ -155,6 +157,9 @@ class Hub {
     uint64_t notify_sent = 0;
     uint64_t notify_succeeded = 0;
     uint64_t notify_given_up = 0;
+    uint64_t forged_sent = 0;          // forge_flood
+    uint64_t forged_acked_success = 0;  // a client that acks a forgery SUCCESS trusted it
+    uint64_t forged_acked_fail = 0;
   };
 
   Hub(const SimulatorOptions& options, AlipayIdentity identity, std::vector<AppEntry> apps);
@@ -164,6 +169,8 @@ class Hub {
   void Pump(const std::string& app_id);
   Live* PickConnection(AppConnections& live);
   void Deliver(Message& message, Live& live);
+  // forge_flood: fills the app's connections with forged CONSUMEs while the fault lasts.
+  void Forge(const std::string& app_id, AppConnections& connections);
   const std::string& SignatureFor(Payload& payload, SignType type);
   void HandleAck(Live& live, const Frame& frame);
   void ApplyAck(const std::string& msg_id, const std::string& app_id, uint64_t connection, bool success, bool late);
@@ -207,6 +214,7 @@ class Hub {
   std::unordered_map<std::string, NotifyJob> notify_jobs_;
   NotifyTransport* notify_transport_ = nullptr;
   Counters counters_;
+  std::shared_ptr<Payload> forge_payload_;  // forge_flood: the data part the forgeries carry
   FrameHeader consume_header_;      // reused for every CONSUME (no per-message allocation)
   ProtocolFields consume_fields_;
 };

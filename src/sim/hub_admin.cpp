@@ -233,6 +233,8 @@ HttpAnswer Hub::AdminStats() {
   o["dropped_by_fault"] = counters_.dropped_by_fault;
   o["pings"] = counters_.pings;
   o["held_acks"] = held_acks_.size();
+  o["forged_sent"] = counters_.forged_sent;
+  o["forged_acked"] = json::object{{"SUCCESS", counters_.forged_acked_success}, {"FAIL", counters_.forged_acked_fail}};
   const LatencyHistogram& latency = store_.ack_latency();
   o["ack_latency_us"] = json::object{{"count", latency.count()},
                                      {"mean", latency.mean()},
@@ -267,6 +269,16 @@ HttpAnswer Hub::AdminFaults(std::string_view body) {
     spdlog::info("malformed_frame fault ({}): sent to {} connections", request->variant.empty() ? "bad_json" : request->variant,
                  targets.size());
     o["sent"] = targets.size();
+  } else if (request->kind == FaultKind::kForgeFlood) {
+    if (request->app_id.empty()) return JsonError(400, "forge_flood needs \"app_id\"");
+    // A realistic message (about 1 KB of content) whose signature the hub spoils on each frame.
+    auto payload = PayloadFor(request->app_id, "alipay.open.mini.version.audit.passed",
+                              "{\"forged\":true,\"padding\":\"" + std::string(1024, 'x') + "\"}");
+    if (!payload.ok()) return JsonError(400, payload.status().message());
+    forge_payload_ = *payload;
+    faults_.Apply(*request, now());
+    spdlog::info("forge_flood fault: forged CONSUMEs to app {} for {} ms", request->app_id, request->ms);
+    Pump(request->app_id);
   } else {
     faults_.Apply(*request, now());
     spdlog::info("fault {} applied", ToString(request->kind));

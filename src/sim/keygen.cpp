@@ -206,7 +206,7 @@ Result<std::vector<std::string>> GenerateKeys(const std::string& dir, const Keyg
   return std::move(w.written());
 }
 
-Result<std::vector<std::string>> GenerateTlsKeys(const std::string& dir) {
+Result<std::vector<std::string>> GenerateTlsKeys(const std::string& dir, const std::string& names) {
   ALIPAYMSG_RETURN_IF_ERROR(MakeDir(dir));
   PKey ca_key(EVP_EC_gen("P-256"));
   PKey server_key(EVP_EC_gen("P-256"));
@@ -215,7 +215,7 @@ Result<std::vector<std::string>> GenerateTlsKeys(const std::string& dir) {
                      EVP_sha256(), true, "");
   if (!ca.ok()) return ca.status();
   auto server = MakeCert(server_key.get(), {"CN", "Alipay Msg Sim", "Test", "localhost"}, ca->get(), ca_key.get(), EVP_sha256(),
-                         false, "DNS:localhost,IP:127.0.0.1,IP:::1");
+                         false, names);
   if (!server.ok()) return server.status();
   Writer w(dir);
   ALIPAYMSG_RETURN_IF_ERROR(w.Write("ca.crt", CertPem(ca->get())));

@@ -23,8 +23,9 @@ struct KeygenOptions {
 // Returns the files written.
 Result<std::vector<std::string>> GenerateKeys(const std::string& dir, const KeygenOptions& options = {});
 
-// A throwaway CA and a server certificate for 127.0.0.1 / localhost / ::1:
-//   ca.crt, server.crt, server.key.
-Result<std::vector<std::string>> GenerateTlsKeys(const std::string& dir);
+// A throwaway CA and a server certificate for `names` (an OpenSSL subjectAltName value; by default
+// 127.0.0.1 / localhost / ::1): ca.crt, server.crt, server.key.
+inline constexpr const char* kDefaultTlsNames = "DNS:localhost,IP:127.0.0.1,IP:::1";
+Result<std::vector<std::string>> GenerateTlsKeys(const std::string& dir, const std::string& names = kDefaultTlsNames);
 
 }  // namespace alipaymsg::sim

@@ -320,6 +320,10 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession<Stream
       for (auto it = req.find(http::field::cookie); it != req.end() && it->name() == http::field::cookie; ++it) {
         cookies += std::string(it->value()) + ";";
       }
+      if (hub_.TakeHangUpgrade()) {
+        spdlog::info("WebSocket upgrade from {} left unanswered (hang_upgrade fault)", peer_);
+        return DoRead();  // keeps the connection open, answering nothing, until the client gives up
+      }
       ConnectDecision decision = hub_.CheckConnect(query, cookies);
       if (!decision.ok) return Respond(req, decision.rejection, false);
       beast::get_lowest_layer(stream_).expires_never();

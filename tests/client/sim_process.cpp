@@ -162,8 +162,10 @@ SimKeys Keygen(const std::string& dir, const std::string& app_id) {
   return keys;
 }
 
-TlsKeys TlsKeygen(const std::string& dir) {
-  auto result = testing::RunProcess({SimBinary(), "tls-keygen", dir});
+TlsKeys TlsKeygen(const std::string& dir, const std::string& names) {
+  std::vector<std::string> argv = {SimBinary(), "tls-keygen", dir};
+  if (!names.empty()) argv.insert(argv.end(), {"--names", names});
+  auto result = testing::RunProcess(argv);
   EXPECT_EQ(result.exit_code, 0) << result.err;
   return TlsKeys{dir + "/ca.crt", dir + "/server.crt", dir + "/server.key"};
 }

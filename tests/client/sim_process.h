@@ -52,7 +52,8 @@ SimKeys Keygen(const std::string& dir, const std::string& app_id);
 struct TlsKeys {
   std::string ca, cert, key;
 };
-TlsKeys TlsKeygen(const std::string& dir);
+// `names`: the server certificate's subjectAltName ("" = the default, 127.0.0.1/localhost/::1).
+TlsKeys TlsKeygen(const std::string& dir, const std::string& names = "");
 
 // alipay-msg-sim arguments for one app: the Alipay key; `app_id` in cert mode (its certificate, the
 // Alipay certificate and the root bundle) or key mode (its public key); HTTPS/WSS when `tls` is

@@ -137,6 +137,23 @@ TEST(ReadinessTest, ReadyOnlyWhenEveryAppConnected) {
   EXPECT_FALSE(ready);
 }
 
+TEST(ReadinessTest, NotReadyWhileTheInboxCannotCommitWithTheReason) {
+  bool ready = true;
+  InboxHealth inbox;
+  inbox.can_commit = false;
+  inbox.reason = "sqlite: database or disk is full";
+  inbox.since_ms = 1700000000000;
+  std::string body = RenderReadiness({{"1", "open", true, "", 0}}, inbox, ready);
+  EXPECT_FALSE(ready);
+  auto o = boost::json::parse(body).as_object();
+  EXPECT_EQ(o.at("inbox").as_object().at("can_commit").as_bool(), false);
+  EXPECT_NE(std::string(o.at("inbox").as_object().at("error").as_string()).find("database or disk is full"),
+            std::string::npos)
+      << body;
+  RenderReadiness({{"1", "open", true, "", 0}}, InboxHealth{}, ready);
+  EXPECT_TRUE(ready);
+}
+
 TEST(AdminServerTest, Endpoints) {
   std::mutex mu;
   std::vector<AppHealth> health = {{"2021000000000001", "backoff", false, "connection refused", 1}};

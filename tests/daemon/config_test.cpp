@@ -366,7 +366,30 @@ TEST_F(ConfigTest, TopLevelValueErrors) {
   EXPECT_EQ(ErrorOf(std::string(kApp) + "retry:\n  max-attempts: 0\n"),
             At(6) + "retry.max-attempts: 0 is out of range (1 to 1000)");
   EXPECT_EQ(ErrorOf(std::string(kApp) + "inbox:\n  path:\n"), At(6) + "inbox.path: has no value");
-  EXPECT_EQ(ErrorOf(std::string(kApp) + "inbox: [a, b]\n"), At(5) + "inbox: expected a map with path, url, password-file, lease-ms");
+  EXPECT_EQ(ErrorOf(std::string(kApp) + "inbox: [a, b]\n"),
+            At(5) + "inbox: expected a map with path, url, password-file, lease-ms, rejected-max-rows, "
+             "rejected-max-bytes, rejected-max-frame-bytes");
+}
+
+TEST_F(ConfigTest, RejectedAuditBounds) {
+  auto defaults = Parse(kApp);
+  ASSERT_TRUE(defaults.ok()) << defaults.status().ToString();
+  EXPECT_EQ(defaults->inbox_rejected.max_rows, RejectedAuditLimits{}.max_rows);
+  EXPECT_EQ(defaults->inbox_rejected.max_bytes, RejectedAuditLimits{}.max_bytes);
+  auto config = Parse(std::string(kApp) +
+                      "inbox:\n  path: x.db\n  rejected-max-rows: 500\n  rejected-max-bytes: 100000\n"
+                      "  rejected-max-frame-bytes: 512\n");
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  EXPECT_EQ(config->inbox_rejected.max_rows, 500);
+  EXPECT_EQ(config->inbox_rejected.max_bytes, 100000);
+  EXPECT_EQ(config->inbox_rejected.max_frame_bytes, 512);
+  auto from_env = Parse(kApp, {{"ALIPAY_INBOX_REJECTED_MAX_ROWS", "42"}});
+  ASSERT_TRUE(from_env.ok()) << from_env.status().ToString();
+  EXPECT_EQ(from_env->inbox_rejected.max_rows, 42);
+  EXPECT_EQ(ErrorOf(std::string(kApp) + "inbox:\n  rejected-max-rows: 0\n"),
+            At(6) + "inbox.rejected-max-rows: 0 is out of range (1 to 100000000)");
+  EXPECT_EQ(ErrorOf(std::string(kApp) + "inbox:\n  rejected-max-frame-bytes: 10\n"),
+            At(6) + "inbox.rejected-max-frame-bytes: 10 is out of range (64 to 4194304)");
 }
 
 TEST_F(ConfigTest, Heartbeat) {

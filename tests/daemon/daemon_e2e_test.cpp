@@ -13,6 +13,7 @@
 #include <set>
 
 #include "daemon_process.h"
+#include "e2e_support.h"
 #include "test_http_server.h"
 #include "testing/test_paths.h"
 
@@ -28,45 +29,6 @@ using clienttest::WaitUntil;
 using daemon_test::TestHttpServer;
 using std::chrono::seconds;
 
-constexpr const char* kApp = "2021000000000001";
-constexpr const char* kApi = "alipay.open.mini.version.audit.passed";
-
-const SimKeys& Keys() {
-  static SimKeys keys = clienttest::Keygen(testing::MakeTempDir("daemon-e2e-keys"), kApp);
-  return keys;
-}
-const TlsKeys& Tls() {
-  static TlsKeys keys = clienttest::TlsKeygen(testing::MakeTempDir("daemon-e2e-tls"));
-  return keys;
-}
-
-enum class Mode { kKey, kCert };
-
-// ---- config text ------------------------------------------------------------------------------
-
-std::string AppYaml(Mode mode, const SimProcess& sim, bool tls) {
-  const SimKeys& k = Keys();
-  std::string y = std::string("alipay:\n  app-id: \"") + kApp + "\"\n  server-host: \"" + sim.listen() + "\"\n";
-  y += tls ? "  ssl: true\n  ca-file: " + Tls().ca + "\n" : "  ssl: false\n";
-  y += "  sign-type: RSA2\n  app-private-key-path: " + k.app_private_key + "\n";
-  if (mode == Mode::kCert) {
-    y += "  app-cert-public-key-path: " + k.app_cert + "\n  alipay-cert-public-key-path: " + k.alipay_cert +
-         "\n  alipay-root-cert-path: " + k.root_cert + "\n";
-  } else {
-    y += "  alipay-public-key-path: " + k.alipay_public_key + "\n";
-  }
-  return y;
-}
-
-// Inbox in `dir`, admin on a free port, fast retries, a short drain.
-std::string CommonYaml(const std::string& dir) {
-  return "inbox:\n  path: " + dir + "/inbox.db\nadmin:\n  listen: 127.0.0.1:0\n"
-         "retry:\n  max-attempts: 3\n  initial-backoff-ms: 20\n  max-backoff-ms: 100\n"
-         "shutdown-timeout-ms: 5000\n";
-}
-
-std::string JsonlSinkYaml(const std::string& path) { return "sinks:\n  - match: \"*\"\n    jsonl: " + path + "\n"; }
-
 // 1-based line of the first line of `yaml` containing `needle` (0 when none does).
 int LineOf(const std::string& yaml, const std::string& needle) {
   std::vector<std::string> lines = Lines(yaml);
@@ -76,11 +38,6 @@ int LineOf(const std::string& yaml, const std::string& needle) {
   ADD_FAILURE() << "no line with " << needle << " in\n" << yaml;
   return 0;
 }
-
-// ---- the jsonl output -------------------------------------------------------------------------
-
-
-size_t LineCount(const std::string& path) { return Lines(ReadFile(path)).size(); }
 
 std::map<std::string, int> CountByMsgId(const std::vector<json::object>& lines) {
   std::map<std::string, int> counts;

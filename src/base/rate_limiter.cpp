@@ -1,0 +1,42 @@
+#include "base/rate_limiter.h"
+
+#include <algorithm>
+#include <chrono>
+
+namespace alipaymsg {
+
+RateLimiter::RateLimiter(double per_second, int burst, std::function<int64_t()> now_ms)
+    : per_ms_(std::max(per_second, 0.0) / 1000.0),
+      burst_(std::max(burst, 1)),
+      now_ms_(now_ms ? std::move(now_ms) : [] {
+        return std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::steady_clock::now().time_since_epoch())
+            .count();
+      }),
+      tokens_(burst_),
+      last_ms_(now_ms_()) {}
+
+bool RateLimiter::Admit(int64_t* suppressed) {
+  const int64_t now = now_ms_();
+  std::lock_guard lock(mu_);
+  if (now > last_ms_) {
+    tokens_ = std::min(burst_, tokens_ + static_cast<double>(now - last_ms_) * per_ms_);
+    last_ms_ = now;
+  }
+  if (tokens_ < 1.0) {
+    ++suppressed_;
+    if (suppressed) *suppressed = 0;
+    return false;
+  }
+  tokens_ -= 1.0;
+  if (suppressed) *suppressed = suppressed_;
+  suppressed_ = 0;
+  return true;
+}
+
+int64_t RateLimiter::suppressed() const {
+  std::lock_guard lock(mu_);
+  return suppressed_;
+}
+
+}  // namespace alipaymsg

@@ -1,0 +1,33 @@
+// A token bucket for log lines and other events that an attacker can make arbitrarily frequent:
+// at most `burst` at once and `per_second` on average. It counts what it holds back, so the next
+// admitted event can say "N more suppressed". Thread-safe; time comes from an injected clock.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <mutex>
+
+namespace alipaymsg {
+
+class RateLimiter {
+ public:
+  // `now_ms`: a monotonic millisecond clock (steady_clock when empty).
+  RateLimiter(double per_second, int burst, std::function<int64_t()> now_ms = {});
+
+  // true: go ahead. `suppressed` (when given) gets how many were held back since the last event
+  // admitted (0 on refusal), which the caller reports with this one.
+  bool Admit(int64_t* suppressed = nullptr);
+  // Held back since the last admitted event (e.g. for a summary when the stream stops).
+  int64_t suppressed() const;
+
+ private:
+  const double per_ms_;
+  const double burst_;
+  std::function<int64_t()> now_ms_;
+  mutable std::mutex mu_;
+  double tokens_;
+  int64_t last_ms_;
+  int64_t suppressed_ = 0;
+};
+
+}  // namespace alipaymsg
