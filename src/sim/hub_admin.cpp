@@ -349,7 +349,10 @@ HttpAnswer Hub::AdminNotify(std::string_view body) {
   if (app->cert_mode && identity_.alipay_cert_sn) params.emplace_back("alipay_cert_sn", *identity_.alipay_cert_sn);
   if (auto* extra = o.if_contains("params")) {
     if (!extra->is_object()) return JsonError(400, "\"params\" must be an object of strings");
-    for (const auto& [k, v] : extra->as_object()) {
+    for (const auto& member : extra->as_object()) {
+      // Not a structured binding: clang 14 (the fuzz build) cannot capture one in a lambda.
+      const std::string_view k = member.key();
+      const json::value& v = member.value();
       if (!v.is_string()) return JsonError(400, "\"params\" values must be strings");
       params.erase(std::remove_if(params.begin(), params.end(), [&](const auto& p) { return p.first == k; }), params.end());
       params.emplace_back(std::string(k), std::string(v.as_string()));
