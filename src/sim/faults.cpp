@@ -1,6 +1,8 @@
 #include "sim/faults.h"
 
+#include <algorithm>
 #include <boost/json.hpp>
+#include <limits>
 
 namespace alipaymsg::sim {
 
@@ -33,12 +35,15 @@ Status ReadString(const json::object& o, std::string_view name, std::string* out
   return Status::Ok();
 }
 
-Status ReadInt(const json::object& o, std::string_view name, int64_t min, int64_t* out) {
+Status ReadInt(const json::object& o, std::string_view name, int64_t min, int64_t max, int64_t* out) {
   auto* v = o.if_contains(name);
   if (v == nullptr) return Status::Ok();
   if (!v->is_int64() && !v->is_uint64()) return InvalidArgument("fault member '" + std::string(name) + "' must be an integer");
   int64_t n = v->is_int64() ? v->as_int64() : static_cast<int64_t>(v->as_uint64());
   if (n < min) return InvalidArgument("fault member '" + std::string(name) + "' must be at least " + std::to_string(min));
+  if (n > max || (v->is_uint64() && v->as_uint64() > static_cast<uint64_t>(max))) {
+    return InvalidArgument("fault member '" + std::string(name) + "' must be at most " + std::to_string(max));
+  }
   *out = n;
   return Status::Ok();
 }
@@ -72,9 +77,10 @@ Result<FaultRequest> ParseFaultRequest(std::string_view text) {
                            "duplicate, register_error, slow_ack_window, forge_flood, hang_upgrade, clear)");
   }
   int64_t count = request.count;
-  ALIPAYMSG_RETURN_IF_ERROR(ReadInt(o, "count", 1, &count));
+  // Bounded so that counts add up and now + ms stays an int64 (both overflowed before).
+  ALIPAYMSG_RETURN_IF_ERROR(ReadInt(o, "count", 1, kMaxFaultCount, &count));
   request.count = static_cast<int>(count);
-  ALIPAYMSG_RETURN_IF_ERROR(ReadInt(o, "ms", 0, &request.ms));
+  ALIPAYMSG_RETURN_IF_ERROR(ReadInt(o, "ms", 0, kMaxFaultMs, &request.ms));
   ALIPAYMSG_RETURN_IF_ERROR(ReadString(o, "app_id", &request.app_id));
   ALIPAYMSG_RETURN_IF_ERROR(ReadString(o, "variant", &request.variant));
   ALIPAYMSG_RETURN_IF_ERROR(ReadString(o, "code", &request.code));
@@ -124,16 +130,23 @@ Result<std::string> MalformedFrameText(std::string_view variant) {
                          "' (known: bad_json, no_separator, numeric_timestamp, unknown_cmd, no_type)");
 }
 
+namespace {
+// Counts of repeated requests add up to at most INT_MAX instead of overflowing.
+int AddCount(int remaining, int count) {
+  return static_cast<int>(std::min<int64_t>(int64_t{remaining} + count, std::numeric_limits<int>::max()));
+}
+}  // namespace
+
 void FaultState::Apply(const FaultRequest& request, int64_t now_ms) {
   switch (request.kind) {
     case FaultKind::kStopPong: pong_stopped_ = true; break;
     case FaultKind::kResumePong: pong_stopped_ = false; break;
     case FaultKind::kBadSignature:
-      bad_signature_remaining_ += request.count;
+      bad_signature_remaining_ = AddCount(bad_signature_remaining_, request.count);
       bad_signature_app_ = request.app_id;
       break;
     case FaultKind::kDuplicate:
-      duplicate_remaining_ += request.count;
+      duplicate_remaining_ = AddCount(duplicate_remaining_, request.count);
       duplicate_app_ = request.app_id;
       break;
     case FaultKind::kRegisterError:

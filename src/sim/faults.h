@@ -37,6 +37,10 @@ struct FaultRequest {
   std::string sub_msg = "系统繁忙";
 };
 
+// Upper bounds of "count" and "ms" (a billion; a year).
+inline constexpr int64_t kMaxFaultCount = 1'000'000'000;
+inline constexpr int64_t kMaxFaultMs = 365LL * 24 * 3600 * 1000;
+
 // {"kind":"register_error","count":2,"code":"40004","sub_code":"...","sub_msg":"..."} etc.
 // Unknown kinds and wrongly typed members are errors that name them.
 Result<FaultRequest> ParseFaultRequest(std::string_view json);

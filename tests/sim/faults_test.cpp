@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
 namespace alipaymsg::sim {
 namespace {
 
@@ -27,6 +29,25 @@ TEST(Faults, ErrorsNameTheProblem) {
   EXPECT_FALSE(ParseFaultRequest(R"({"kind":"duplicate","count":0})").ok());
   EXPECT_FALSE(ParseFaultRequest(R"({"kind":"register_error","code":"10000"})").ok());
   EXPECT_FALSE(ParseFaultRequest(R"({"kind":"malformed_frame","variant":"nope"})").ok());
+}
+
+// Found by fuzz_sim_admin: "ms" near INT64_MAX overflowed now + ms (UBSan), and a count above
+// INT_MAX was truncated to an int (2^32 became 0) or overflowed when counts added up.
+TEST(Faults, CountAndMsAreBounded) {
+  auto huge_ms = ParseFaultRequest(R"({"kind":"slow_ack_window","ms":9223372036854775807})");
+  ASSERT_FALSE(huge_ms.ok());
+  EXPECT_NE(huge_ms.status().message().find("'ms' must be at most"), std::string::npos) << huge_ms.status().ToString();
+  EXPECT_FALSE(ParseFaultRequest(R"({"kind":"slow_ack_window","ms":18446744073709551615})").ok());
+  EXPECT_TRUE(ParseFaultRequest(R"({"kind":"slow_ack_window","ms":31536000000})").ok());  // a year
+  auto wrapped = ParseFaultRequest(R"({"kind":"duplicate","count":4294967296})");
+  ASSERT_FALSE(wrapped.ok());
+  EXPECT_NE(wrapped.status().message().find("'count' must be at most"), std::string::npos);
+
+  FaultState f;
+  for (int i = 0; i < 3; ++i) f.Apply(*ParseFaultRequest(R"({"kind":"bad_signature","count":1000000000})"), 0);
+  f.Apply(*ParseFaultRequest(R"({"kind":"slow_ack_window","ms":31536000000})"),
+          std::numeric_limits<int64_t>::max() - 31536000000);
+  EXPECT_NE(f.ToJson().find("\"bad_signature_remaining\":2147483647"), std::string::npos) << f.ToJson();
 }
 
 TEST(Faults, CountedFaultsAreConsumed) {
