@@ -14,6 +14,7 @@
 #include "alipaymsg/inbox.h"
 #include "alipaymsg/status.h"
 #include "daemon/sinks.h"
+#include "http/listener.h"
 
 namespace alipaymsg::daemon {
 
@@ -111,5 +112,11 @@ class AdminServer {
   explicit AdminServer(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+// The admin endpoint's answer to one request: the routing AdminServer applies to every request the
+// listener hands it (`self`: the admin listener's own counters, asked for /metrics only). A seam
+// without sockets, for the tests and the fuzz target.
+http::Response RouteAdminRequest(const http::Request& request, const AdminServer::Callbacks& callbacks,
+                                 const std::function<ListenerMetrics()>& self);
 
 }  // namespace alipaymsg::daemon

@@ -16,7 +16,7 @@ class AdminServer::Impl {
     options.limits = limits;
     options.server_header = "alipay-msgd";
     auto listener = http::Listener::Start(options, [this](http::Request request, http::Respond respond) {
-      respond(Route(request));
+      respond(RouteAdminRequest(request, callbacks_, [this] { return Metrics(); }));
     });
     if (!listener.ok()) return listener.status();
     listener_ = std::move(*listener);
@@ -48,37 +48,6 @@ class AdminServer::Impl {
   }
 
  private:
-  http::Response Route(const http::Request& request) {
-    http::Response res;
-    const bool head = request.method == "HEAD";
-    if (request.method != "GET" && !head) {
-      res.status = 405;
-      res.headers.emplace_back("Allow", "GET, HEAD");
-      res.body = "GET only\n";
-    } else if (request.path == "/healthz") {
-      res.body = "ok\n";
-    } else if (request.path == "/readyz") {
-      bool ready = false;
-      std::vector<AppHealth> apps = callbacks_.health ? callbacks_.health() : std::vector<AppHealth>{};
-      std::vector<ListenerMetrics> listeners =
-          callbacks_.listeners ? callbacks_.listeners() : std::vector<ListenerMetrics>{};
-      const InboxHealth inbox = callbacks_.inbox ? callbacks_.inbox() : InboxHealth{};
-      res.body = RenderReadiness(apps, inbox, ready, listeners) + "\n";
-      res.status = ready ? 200 : 503;
-      res.content_type = "application/json";
-    } else if (request.path == "/metrics") {
-      res.content_type = "text/plain; version=0.0.4; charset=utf-8";
-      MetricsSnapshot snapshot = callbacks_.metrics ? callbacks_.metrics() : MetricsSnapshot{};
-      snapshot.listeners.insert(snapshot.listeners.begin(), Metrics());
-      res.body = RenderPrometheus(snapshot);
-    } else {
-      res.status = 404;
-      res.body = "not found; try /healthz, /readyz, /metrics\n";
-    }
-    res.omit_body = head;
-    return res;
-  }
-
   Callbacks callbacks_;
   std::unique_ptr<http::Listener> listener_;
   std::string address_;

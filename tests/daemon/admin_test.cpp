@@ -193,7 +193,14 @@ TEST(AdminServerTest, Endpoints) {
   EXPECT_NE(metrics.body.find("alipaymsg_messages_received_total{app_id=\"2021000000000001\"} 10\n"), std::string::npos);
 
   EXPECT_EQ(Get(port, "/nope").status, 404);
-  EXPECT_EQ(Get(port, "/healthz", "POST").status, 405);
+  Reply post = Get(port, "/healthz", "POST");
+  EXPECT_EQ(post.status, 405);
+  EXPECT_NE(post.headers.find("Allow: GET, HEAD"), std::string::npos) << post.headers;
+  // HEAD: the GET's length, no body.
+  Reply head = Get(port, "/healthz?x=1", "HEAD");
+  EXPECT_EQ(head.status, 200);
+  EXPECT_NE(head.headers.find("Content-Length: 3"), std::string::npos) << head.headers;
+  EXPECT_EQ(head.body, "");
   (*server)->Stop();
   (*server)->Stop();  // idempotent
 }
