@@ -4,6 +4,19 @@
 
 namespace alipaymsg::daemon {
 
+// Beside the routing: what the endpoint accepts is part of what it answers (and the fuzz target
+// parses with these limits).
+ListenerLimits AdminServer::DefaultLimits() {
+  ListenerLimits limits;
+  limits.max_body_bytes = 1024;
+  limits.max_header_bytes = 8 * 1024;
+  limits.header_timeout_ms = 5000;
+  limits.body_timeout_ms = 5000;
+  limits.idle_timeout_ms = 5000;
+  limits.max_connections = 64;
+  return limits;
+}
+
 http::Response RouteAdminRequest(const http::Request& request, const AdminServer::Callbacks& callbacks,
                                  const std::function<ListenerMetrics()>& self) {
   http::Response res;

@@ -53,17 +53,6 @@ class AdminServer::Impl {
   std::string address_;
 };
 
-ListenerLimits AdminServer::DefaultLimits() {
-  ListenerLimits limits;
-  limits.max_body_bytes = 1024;
-  limits.max_header_bytes = 8 * 1024;
-  limits.header_timeout_ms = 5000;
-  limits.body_timeout_ms = 5000;
-  limits.idle_timeout_ms = 5000;
-  limits.max_connections = 64;
-  return limits;
-}
-
 Result<std::unique_ptr<AdminServer>> AdminServer::Start(const std::string& host, int port, Callbacks callbacks,
                                                         const ListenerLimits& limits) {
   auto impl = std::make_unique<Impl>(std::move(callbacks));
