@@ -8,6 +8,7 @@
 
 #include "alipaymsg/inbox.h"
 #include "inbox/scoped_temp_dir.h"
+#include "inbox/sqlite_query.h"
 
 namespace alipaymsg {
 namespace {
@@ -29,18 +30,6 @@ int64_t FileSize(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0 ? st.st_size : 0;
 }
 
-int64_t QueryInt(const std::string& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  EXPECT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  sqlite3_stmt* stmt = nullptr;
-  EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr), SQLITE_OK) << sql;
-  int64_t value = -1;
-  if (sqlite3_step(stmt) == SQLITE_ROW) value = sqlite3_column_int64(stmt, 0);
-  sqlite3_finalize(stmt);
-  sqlite3_close(db);
-  return value;
-}
-
 TEST(RejectedAuditTest, RowsAreCappedOldestFirstAndTheCountStaysExact) {
   testing::ScopedTempDir dir;
   const std::string path = dir.path() + "/inbox.db";
@@ -55,8 +44,8 @@ TEST(RejectedAuditTest, RowsAreCappedOldestFirstAndTheCountStaysExact) {
   EXPECT_GE(stats->rejected, 90);
   EXPECT_EQ(stats->rejected_total, 1000);
   // The newest are the ones kept.
-  EXPECT_EQ(QueryInt(path, "SELECT COUNT(*) FROM rejected WHERE msg_id = 'forged-999'"), 1);
-  EXPECT_EQ(QueryInt(path, "SELECT COUNT(*) FROM rejected WHERE msg_id = 'forged-0'"), 0);
+  EXPECT_EQ(testing::SqliteQueryInt(path, "SELECT COUNT(*) FROM rejected WHERE msg_id = 'forged-999'"), 1);
+  EXPECT_EQ(testing::SqliteQueryInt(path, "SELECT COUNT(*) FROM rejected WHERE msg_id = 'forged-0'"), 0);
   (*inbox)->Close();
 
   // The exact count survives a reopen; a reopen with a smaller cap prunes at once.
@@ -90,11 +79,11 @@ TEST(RejectedAuditTest, BytesAreCappedAndHugeFramesCut) {
   ASSERT_TRUE(stats.ok());
   EXPECT_EQ(stats->rejected_total, 5000);
   EXPECT_GT(stats->rejected, 100);
-  EXPECT_LE(QueryInt(path, "SELECT SUM(length(CAST(raw_frame AS BLOB)) + length(CAST(reason AS BLOB)) + "
+  EXPECT_LE(testing::SqliteQueryInt(path, "SELECT SUM(length(CAST(raw_frame AS BLOB)) + length(CAST(reason AS BLOB)) + "
                            "length(msg_id) + length(msg_api) + length(app_id) + length(channel)) FROM rejected"),
             1 << 20);
-  EXPECT_LE(QueryInt(path, "SELECT MAX(length(CAST(raw_frame AS BLOB))) FROM rejected"), 4096);
-  EXPECT_EQ(QueryInt(path, "SELECT COUNT(*) FROM rejected WHERE raw_frame LIKE '%[cut, 1048576 bytes in all]'"),
+  EXPECT_LE(testing::SqliteQueryInt(path, "SELECT MAX(length(CAST(raw_frame AS BLOB))) FROM rejected"), 4096);
+  EXPECT_EQ(testing::SqliteQueryInt(path, "SELECT COUNT(*) FROM rejected WHERE raw_frame LIKE '%[cut, 1048576 bytes in all]'"),
             stats->rejected);
   (*inbox)->Close();
   // The file (and its log) stayed small: a few MB, not gigabytes.

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "inbox/scoped_temp_dir.h"
+#include "inbox/sqlite_query.h"
 #include "testing/postgres_server.h"
 
 namespace alipaymsg {
@@ -47,18 +48,6 @@ void SqliteExec(const std::string& path, const std::string& sql) {
   sqlite3_close(db);
 }
 
-int64_t SqliteQueryInt(const std::string& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  EXPECT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  sqlite3_stmt* stmt = nullptr;
-  EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr), SQLITE_OK) << sql;
-  int64_t value = -1;
-  if (sqlite3_step(stmt) == SQLITE_ROW) value = sqlite3_column_int64(stmt, 0);
-  sqlite3_finalize(stmt);
-  sqlite3_close(db);
-  return value;
-}
-
 // ---- SQLite only: the file, its owner lock, read-only opening, migrations, WAL ----
 
 class InboxTest : public ::testing::Test {
@@ -72,7 +61,7 @@ class InboxTest : public ::testing::Test {
   }
 
   void ExecSql(const std::string& sql) { SqliteExec(path_, sql); }
-  int64_t QueryInt(const std::string& sql) { return SqliteQueryInt(path_, sql); }
+  int64_t QueryInt(const std::string& sql) { return testing::SqliteQueryInt(path_, sql); }
 
   testing::ScopedTempDir dir_{"inbox-test"};
   std::string path_;
@@ -291,7 +280,7 @@ class InboxContractTest : public ::testing::TestWithParam<Backend> {
       EXPECT_EQ(server_->Exec(database_, sql, &value), "");
       return value.empty() ? -1 : std::stoll(value);
     }
-    return SqliteQueryInt(path_, sql);
+    return testing::SqliteQueryInt(path_, sql);
   }
 
   // SQL inside an inbox transaction (a handler's effect), on whichever backend it is.
