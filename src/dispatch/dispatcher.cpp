@@ -375,7 +375,12 @@ void Dispatcher::Record(std::shared_ptr<Attempt> attempt) {
   }
   std::function<Status(InboxTransaction&)> run_effects;
   if (!attempt->effects.empty()) {
-    run_effects = [attempt](InboxTransaction& tx) -> Status {
+    // Weak: this function is stored in the attempt itself (for a record again after a storage
+    // fault); a strong capture would keep every attempt alive forever. The inbox calls it before
+    // the completion callback, which holds the attempt.
+    run_effects = [weak = std::weak_ptr<Attempt>(attempt)](InboxTransaction& tx) -> Status {
+      const std::shared_ptr<Attempt> attempt = weak.lock();
+      if (!attempt) return Internal("dispatcher: the attempt is gone before its effects ran");
       for (auto& effect : attempt->effects) {
         Status status;
         try {

@@ -326,6 +326,31 @@ TEST_F(DispatcherTest, TransactionalEffectsCommitWithDoneAndAFailedEffectIsARetr
   EXPECT_EQ(calls.load(), 3);
 }
 
+// Each attempt (the message, its effects) must be freed once its result is committed: the soak run
+// found every message with a transactional effect (the jsonl sink's) kept for the process's lifetime.
+TEST_F(DispatcherTest, AnAttemptIsReleasedOnceItsResultIsCommitted) {
+  auto token = std::make_shared<int>(0);
+  Router router;
+  ASSERT_TRUE(router
+                  .On("*",
+                      [&](MessageView& m) {
+                        m.InTransaction([token](InboxTransaction&) { return Status::Ok(); });
+                        return HandlerOutcome::Done();
+                      })
+                  .ok());
+  Store({Msg("a"), Msg("b")});
+  Dispatcher d(*inbox_, router, options_);
+  ASSERT_TRUE(d.Start().ok());
+  Settle(d);
+  EXPECT_EQ(Get("a").state, MessageState::kDone);
+  EXPECT_EQ(Get("b").state, MessageState::kDone);
+  // The inbox drops its copy of the commit callback just after calling it: wait for that, bounded.
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (token.use_count() > 1 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(1ms);
+  EXPECT_EQ(token.use_count(), 1) << "the handlers' effects (and their attempts) are still held";
+  d.Stop();
+}
+
 TEST_F(DispatcherTest, EffectsOfARetryOrRejectAreNotCommitted) {
   {
     sqlite3* db = nullptr;
