@@ -1,14 +1,11 @@
 #include "client/endpoint.h"
 
-#include <algorithm>
 #include <cctype>
+
+#include "base/host_port.h"
 
 namespace alipaymsg::client {
 namespace {
-
-bool AllDigits(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c); });
-}
 
 bool LooksLikeIpv4(std::string_view s) {
   int dots = 0;
@@ -29,40 +26,13 @@ Result<Endpoint> ParseServerHost(std::string_view server_host, bool tls) {
   if (server_host.find_first_of("/?# \t") != std::string_view::npos)
     return InvalidArgument(quoted + ": give host[:port] only, without a path or spaces");
 
+  auto where = ParseHostPort(server_host, {.port_required = false, .min_port = 1});
+  if (!where.ok()) return where.status().WithContext("server host");
   Endpoint endpoint;
   endpoint.tls = tls;
-  std::string_view port;
-  if (server_host.front() == '[') {  // [v6]:port
-    const size_t close = server_host.find(']');
-    if (close == std::string_view::npos) return InvalidArgument(quoted + ": unbalanced '['");
-    endpoint.host = std::string(server_host.substr(1, close - 1));
-    endpoint.host_is_ip = true;
-    std::string_view rest = server_host.substr(close + 1);
-    if (!rest.empty()) {
-      if (rest.front() != ':') return InvalidArgument(quoted + ": expected ':port' after ']'");
-      port = rest.substr(1);
-      if (port.empty()) return InvalidArgument(quoted + ": empty port");
-    }
-  } else {
-    const size_t colon = server_host.rfind(':');
-    if (colon != std::string_view::npos && server_host.find(':') != colon)
-      return InvalidArgument(quoted + ": write an IPv6 address as [addr]:port");
-    if (colon != std::string_view::npos) {
-      port = server_host.substr(colon + 1);
-      if (port.empty()) return InvalidArgument(quoted + ": empty port");
-    }
-    endpoint.host = std::string(server_host.substr(0, colon));
-    endpoint.host_is_ip = LooksLikeIpv4(endpoint.host);
-  }
-  if (endpoint.host.empty()) return InvalidArgument(quoted + ": empty host name");
-  if (!port.empty()) {
-    if (!AllDigits(port) || port.size() > 5 || std::stoi(std::string(port)) == 0 ||
-        std::stoi(std::string(port)) > 65535)
-      return InvalidArgument(quoted + ": port must be a number from 1 to 65535");
-    endpoint.port = std::string(port);
-  } else {
-    endpoint.port = tls ? "443" : "80";
-  }
+  endpoint.host = where->host;
+  endpoint.host_is_ip = where->ipv6_literal || LooksLikeIpv4(endpoint.host);
+  endpoint.port = where->port >= 0 ? std::to_string(where->port) : (tls ? "443" : "80");
   const bool default_port = endpoint.port == "80" || endpoint.port == "443";
   const bool bracket = endpoint.host.find(':') != std::string::npos;
   endpoint.host_header = bracket ? "[" + endpoint.host + "]" : endpoint.host;

@@ -1,7 +1,10 @@
 #include "daemon/config_keys.h"
 
 #include <algorithm>
+#include <boost/url/parse.hpp>
 #include <cctype>
+
+#include "base/host_port.h"
 
 namespace alipaymsg::daemon {
 
@@ -105,44 +108,28 @@ std::optional<std::string> InlineKeyHint(std::string_view normalized) {
 namespace alipaymsg::daemon {
 
 std::optional<HttpUrl> ParseHttpUrl(std::string_view url, std::string& why) {
+  const std::string quoted = "\"" + std::string(url) + "\"";
+  auto parsed = boost::urls::parse_uri(url);
+  if (!parsed || (parsed->scheme_id() != boost::urls::scheme::http &&
+                  parsed->scheme_id() != boost::urls::scheme::https)) {
+    why = quoted + " is not an http:// or https:// URL";
+    return std::nullopt;
+  }
+  if (parsed->has_userinfo()) {
+    why = quoted + ": no user or password in the URL (URLs are logged): send credentials in headers:";
+    return std::nullopt;
+  }
   HttpUrl out;
-  std::string_view rest;
-  if (url.starts_with("https://")) {
-    out.tls = true;
-    out.port = 443;
-    rest = url.substr(8);
-  } else if (url.starts_with("http://")) {
-    rest = url.substr(7);
-  } else {
-    why = "\"" + std::string(url) + "\" is not an http:// or https:// URL";
+  out.tls = parsed->scheme_id() == boost::urls::scheme::https;
+  auto where = ParseHostPort(parsed->encoded_host_and_port(), {.port_required = false, .min_port = 1});
+  if (!where.ok()) {
+    why = quoted + ": " + where.status().message();
     return std::nullopt;
   }
-  size_t slash = rest.find('/');
-  std::string_view authority = rest.substr(0, slash);
-  if (slash != std::string_view::npos) out.target = std::string(rest.substr(slash));
-  size_t colon = authority.rfind(':');
-  if (colon != std::string_view::npos && authority.find(']') == std::string_view::npos) {
-    std::string_view port = authority.substr(colon + 1);
-    int value = 0;
-    for (char c : port) {
-      if (c < '0' || c > '9' || value > 65535) {
-        why = "port \"" + std::string(port) + "\" is not a number";
-        return std::nullopt;
-      }
-      value = value * 10 + (c - '0');
-    }
-    if (port.empty() || value < 1 || value > 65535) {
-      why = "port \"" + std::string(port) + "\" is not a number from 1 to 65535";
-      return std::nullopt;
-    }
-    out.port = value;
-    authority = authority.substr(0, colon);
-  }
-  if (authority.empty()) {
-    why = "no host in \"" + std::string(url) + "\"";
-    return std::nullopt;
-  }
-  out.host = std::string(authority);
+  out.host = where->host;
+  out.port = where->port >= 0 ? where->port : (out.tls ? 443 : 80);
+  out.target = parsed->encoded_path().empty() ? "/" : std::string(parsed->encoded_path());
+  if (parsed->has_query()) out.target += "?" + std::string(parsed->encoded_query());
   return out;
 }
 

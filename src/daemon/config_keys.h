@@ -38,7 +38,7 @@ std::optional<std::string> InlineKeyHint(std::string_view normalized);
 
 namespace alipaymsg::daemon {
 
-// http://host[:port][/path]; https is refused (webhooks go to a local or in-cluster receiver).
+// http(s)://host[:port][/path][?query] of a webhook; no user:password in it (URLs are logged).
 struct HttpUrl {
   bool tls = false;  // https://
   std::string host;

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "base/host_port.h"
 #include "daemon/config_internal.h"
 
 namespace alipaymsg::daemon {
@@ -12,21 +13,13 @@ std::string Quote(std::string_view s) { return "\"" + std::string(s) + "\""; }
 }  // namespace
 
 bool ConfigParser::ParseListen(const Value& v, std::string& host, int& port) {
-  const size_t colon = v.text.rfind(':');
-  if (colon == std::string::npos || colon == 0) {
-    Error(v, Quote(v.text) + " is not host:port (e.g. 127.0.0.1:9464)");
+  auto parsed = ParseHostPort(v.text);
+  if (!parsed.ok()) {
+    Error(v, parsed.status().message() + " (e.g. 127.0.0.1:9464)");
     return false;
   }
-  Value port_value{v.text.substr(colon + 1), v.where, v.key, v.from_env};
-  const size_t errors_before = errors_.size();
-  auto p = Int(port_value, 0, 65535);
-  if (errors_.size() != errors_before || !p) {
-    errors_.back() = v.where + ": " + v.key + ": " + Quote(v.text) + " has no valid port (0 to 65535)";
-    return false;
-  }
-  host = v.text.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  port = *p;
+  host = parsed->host;
+  port = parsed->port;
   return true;
 }
 

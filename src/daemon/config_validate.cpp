@@ -8,6 +8,7 @@
 #include <set>
 
 #include "alipaymsg/inbox.h"
+#include "base/host_port.h"
 #include "daemon/config_internal.h"
 
 namespace alipaymsg::daemon {
@@ -66,8 +67,9 @@ std::string Upper(std::string_view s) {
 }
 
 bool IsLoopbackHost(std::string_view host_port) {
-  std::string_view host = host_port.substr(0, host_port.rfind(':'));
-  return host == "localhost" || host.starts_with("127.") || host.starts_with("[::1]");
+  auto parsed = ParseHostPort(host_port, {.port_required = false});
+  if (!parsed.ok()) return false;
+  return parsed->host == "localhost" || parsed->host.starts_with("127.") || parsed->host == "::1";
 }
 
 bool IsExecutableFile(const fs::path& p) {
@@ -515,13 +517,8 @@ void ConfigParser::ValidateApp(const RawApp& raw, DaemonConfig& config) {
     } else if (v->text.empty()) {
       Error(*v, "is empty");
     } else {
-      size_t colon = v->text.rfind(':');
-      if (colon != std::string::npos && v->text.find(']') == std::string::npos) {
-        Value port{v->text.substr(colon + 1), v->where, v->key, v->from_env};
-        size_t before = errors_.size();
-        (void)Int(port, 1, 65535);
-        if (errors_.size() != before) errors_.back() = v->where + ": " + v->key + ": " + Quote(v->text) + " has no valid port";
-      }
+      auto parsed = ParseHostPort(v->text, {.port_required = false, .min_port = 1});
+      if (!parsed.ok()) Error(*v, parsed.status().message());
       app.server_host = v->text;
     }
   }

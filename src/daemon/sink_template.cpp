@@ -3,6 +3,8 @@
 #include <charconv>
 #include <vector>
 
+#include "base/host_port.h"
+
 namespace alipaymsg::daemon {
 namespace {
 
@@ -96,8 +98,7 @@ std::optional<std::string> NatsSubjectProblem(std::string_view subject) {
 }
 
 std::string BusUrl::ToString() const {
-  const bool v6 = host.find(':') != std::string::npos;
-  std::string out = scheme + "://" + (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+  std::string out = scheme + "://" + FormatHostPort(host, port);
   if (scheme == "redis") out += "/" + std::to_string(db);
   return out;
 }
@@ -139,41 +140,17 @@ std::optional<BusUrl> ParseBusUrl(std::string_view url, std::string_view kind, s
     why = "one server per URL";
     return std::nullopt;
   }
-  std::string_view port_text;
-  if (rest.starts_with('[')) {
-    const size_t close = rest.find(']');
-    if (close == std::string_view::npos) {
-      why = "\"" + std::string(url) + "\" has an unclosed [";
-      return std::nullopt;
-    }
-    out.host = std::string(rest.substr(1, close - 1));
-    if (rest.size() > close + 1) {
-      if (rest[close + 1] != ':') {
-        why = "\"" + std::string(url) + "\": expected :port after ]";
-        return std::nullopt;
-      }
-      port_text = rest.substr(close + 2);
-    }
-  } else if (const size_t colon = rest.rfind(':'); colon != std::string_view::npos) {
-    out.host = std::string(rest.substr(0, colon));
-    port_text = rest.substr(colon + 1);
-  } else {
-    out.host = std::string(rest);
-  }
-  if (out.host.empty()) {
-    why = "\"" + std::string(url) + "\" names no host";
+  auto authority = ParseHostPort(rest, {.port_required = false, .min_port = 1});
+  if (!authority.ok()) {
+    why = authority.status().message();
     return std::nullopt;
   }
+  out.host = authority->host;
+  if (authority->port >= 0) out.port = authority->port;
   auto number = [](std::string_view text, int max, int& value) {
     auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
     return !text.empty() && ec == std::errc() && end == text.data() + text.size() && value >= 0 && value <= max;
   };
-  if (!port_text.empty() || rest.ends_with(':')) {
-    if (!number(port_text, 65535, out.port) || out.port == 0) {
-      why = "\"" + std::string(url) + "\" has no valid port (1 to 65535)";
-      return std::nullopt;
-    }
-  }
   if (!path.empty()) {
     if (kind != "redis" || !number(path, 100000, out.db)) {
       why = "\"" + std::string(url) + "\": " +

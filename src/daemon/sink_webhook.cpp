@@ -11,6 +11,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
+#include "base/host_port.h"
 #include "crypto/tls_peer.h"
 #include "daemon/config_keys.h"
 #include "daemon/sinks.h"
@@ -88,7 +89,8 @@ Result<HttpResponse> HttpPost(const std::string& url, const std::map<std::string
 
   http::request<http::string_body> request{http::verb::post, target->target, 11};
   const int default_port = target->tls ? 443 : 80;
-  request.set(http::field::host, target->host + (target->port == default_port ? "" : ":" + std::to_string(target->port)));
+  const std::string host_port = FormatHostPort(target->host, target->port);
+  request.set(http::field::host, target->port == default_port ? host_port.substr(0, host_port.rfind(':')) : host_port);
   request.set(http::field::user_agent, "alipay-msgd");
   request.set(http::field::content_type, "application/json; charset=utf-8");
   for (const auto& [name, value] : headers) request.set(name, value);

@@ -1,9 +1,9 @@
 // The HTTP listener for notifications: the shared bounded listener (src/http) routing POSTs on the
 // configured paths to NotifyReceiver, answered after the inbox commit.
 #include <algorithm>
-#include <charconv>
 
 #include "alipaymsg/notify_receiver.h"
+#include "base/host_port.h"
 #include "http/listener.h"
 
 namespace alipaymsg {
@@ -15,24 +15,12 @@ class ListenerNotifyServer final : public NotifyServer {
       : receiver_(receiver), paths_(std::move(paths)) {}
 
   Status Listen(const NotifyServerOptions& options) {
-    const std::string& listen = options.listen;
-    const auto colon = listen.rfind(':');
-    if (colon == std::string::npos || colon == 0) {
-      return InvalidArgument("notify listen address \"" + listen + "\" is not HOST:PORT");
-    }
-    int port = -1;
-    const char* first = listen.data() + colon + 1;
-    const char* last = listen.data() + listen.size();
-    auto [end, ec] = std::from_chars(first, last, port);
-    if (ec != std::errc() || end != last || port < 0 || port > 65535) {
-      return InvalidArgument("notify listen address \"" + listen + "\": bad port");
-    }
-    std::string host = listen.substr(0, colon);
-    if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    auto where = ParseHostPort(options.listen);
+    if (!where.ok()) return where.status().WithContext("notify listen address");
     http::ListenerOptions o;
     o.name = "notify";
-    o.host = host;
-    o.port = port;
+    o.host = where->host;
+    o.port = where->port;
     o.limits = options.limits;
     o.cert_file = options.cert_file;
     o.key_file = options.key_file;

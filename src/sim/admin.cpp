@@ -1,4 +1,5 @@
-// The admin HTTP API listener (JSON handling is Hub::HandleAdmin) and the notification HTTP client.
+// The admin HTTP API on the shared listener (JSON handling is Hub::HandleAdmin) and the notification
+// HTTP client.
 #include <spdlog/spdlog.h>
 
 #include <boost/asio.hpp>
@@ -9,6 +10,7 @@
 #include <boost/url/parse.hpp>
 #include <optional>
 
+#include "http/listener.h"
 #include "sim/hub.h"
 #include "sim/server_internal.h"
 
@@ -22,87 +24,43 @@ using tcp = net::ip::tcp;
 
 namespace {
 
-class AdminSession : public std::enable_shared_from_this<AdminSession> {
+class ListenerAdminServer final : public AdminServer {
  public:
-  AdminSession(tcp::socket socket, Hub& hub) : stream_(std::move(socket)), hub_(hub) {}
-
-  void Run() { DoRead(); }
-
- private:
-  void DoRead() {
-    parser_.emplace();
-    parser_->body_limit(64 * 1024 * 1024);
-    stream_.expires_after(std::chrono::seconds(120));
-    http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&AdminSession::OnRead, shared_from_this()));
-  }
-
-  void OnRead(beast::error_code ec, std::size_t) {
-    if (ec) {
-      stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-      return;
-    }
-    auto req = parser_->release();
-    HttpAnswer answer = hub_.HandleAdmin(std::string(req.method_string()), req.target(), req.body());
-    auto res = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(answer.status), req.version());
-    res->set(http::field::server, "alipay-msg-sim");
-    res->set(http::field::content_type, answer.content_type);
-    res->body() = std::move(answer.body);
-    res->keep_alive(req.keep_alive());
-    res->prepare_payload();
-    http::async_write(stream_, *res, [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
-      if (ec || !res->keep_alive()) {
-        self->stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-        return;
-      }
-      self->DoRead();
-    });
-  }
-
-  beast::tcp_stream stream_;
-  Hub& hub_;
-  beast::flat_buffer buffer_;
-  std::optional<http::request_parser<http::string_body>> parser_;
-};
-
-class AdminListener final : public AdminServer {
- public:
-  AdminListener(net::io_context& io, Hub& hub) : io_(io), acceptor_(io), hub_(hub) {}
+  ListenerAdminServer(net::io_context& io, Hub& hub) : io_(io), hub_(hub) {}
 
   Status Open(const HostPort& where) {
-    beast::error_code ec;
-    tcp::endpoint endpoint(net::ip::make_address(where.host), where.port);
-    acceptor_.open(endpoint.protocol(), ec);
-    if (!ec) acceptor_.set_option(net::socket_base::reuse_address(true), ec);
-    if (!ec) acceptor_.bind(endpoint, ec);
-    if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
-    if (ec) return IoError(ec.message());
-    port_ = acceptor_.local_endpoint().port();
-    Accept();
+    alipaymsg::http::ListenerOptions options;
+    options.name = "admin";
+    options.host = where.host;
+    options.port = where.port;
+    // Tests and benchmarks post large batches ({"messages": [...]} of thousands) over loopback.
+    options.limits.max_body_bytes = 64 * 1024 * 1024;
+    options.limits.body_timeout_ms = 120'000;
+    options.server_header = "alipay-msg-sim";
+    auto listener = alipaymsg::http::Listener::Start(
+        options, [this](alipaymsg::http::Request request, alipaymsg::http::Respond respond) {
+          // The hub lives on io_'s thread: answer there.
+          net::post(io_, [this, request = std::move(request), respond = std::move(respond)] {
+            HttpAnswer answer = hub_.HandleAdmin(request.method, request.target, request.body);
+            alipaymsg::http::Response response;
+            response.status = answer.status;
+            response.content_type = answer.content_type;
+            response.body = std::move(answer.body);
+            respond(std::move(response));
+          });
+        });
+    if (!listener.ok()) return listener.status();
+    listener_ = std::move(*listener);
     return Status::Ok();
   }
 
-  uint16_t port() const override { return port_; }
-  void Close() override {
-    beast::error_code ec;
-    acceptor_.close(ec);
-  }
+  uint16_t port() const override { return static_cast<uint16_t>(listener_->port()); }
+  void Close() override { listener_->Stop(); }
 
  private:
-  void Accept() {
-    acceptor_.async_accept(io_, [this](beast::error_code ec, tcp::socket socket) {
-      if (ec) {
-        if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
-        return Accept();
-      }
-      std::make_shared<AdminSession>(std::move(socket), hub_)->Run();
-      Accept();
-    });
-  }
-
   net::io_context& io_;
-  tcp::acceptor acceptor_;
   Hub& hub_;
-  uint16_t port_ = 0;
+  std::unique_ptr<alipaymsg::http::Listener> listener_;
 };
 
 // One notification POST: resolve, connect, (TLS), write, read; `done` exactly once.
@@ -218,7 +176,7 @@ class BeastNotifyTransport final : public NotifyTransport {
 }  // namespace
 
 Result<std::unique_ptr<AdminServer>> StartAdminServer(net::io_context& io, const HostPort& where, Hub& hub) {
-  auto listener = std::make_unique<AdminListener>(io, hub);
+  auto listener = std::make_unique<ListenerAdminServer>(io, hub);
   Status status = listener->Open(where);
   if (!status.ok()) return status;
   return std::unique_ptr<AdminServer>(std::move(listener));

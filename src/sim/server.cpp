@@ -28,22 +28,14 @@ namespace net = boost::asio;
 namespace ssl = net::ssl;
 using tcp = net::ip::tcp;
 
-Result<HostPort> ParseHostPort(const std::string& text) {
-  size_t colon = text.rfind(':');
-  if (colon == std::string::npos) return InvalidArgument("'" + text + "' is not HOST:PORT");
-  HostPort out;
-  out.host = text.substr(0, colon);
-  if (out.host.size() >= 2 && out.host.front() == '[' && out.host.back() == ']') out.host = out.host.substr(1, out.host.size() - 2);
-  if (out.host.empty()) out.host = "0.0.0.0";
-  if (out.host == "localhost") out.host = "127.0.0.1";
-  std::string port = text.substr(colon + 1);
-  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos || std::stoi(port) > 65535) {
-    return InvalidArgument("'" + text + "': the port must be a number from 0 to 65535");
-  }
-  out.port = static_cast<uint16_t>(std::stoi(port));
+Result<HostPort> ParseListenAddress(const std::string& text) {
+  auto out = ParseHostPort(text, {.empty_host_ok = true});
+  if (!out.ok()) return out.status();
+  if (out->host.empty()) out->host = "0.0.0.0";
+  if (out->host == "localhost") out->host = "127.0.0.1";
   boost::system::error_code ec;
-  net::ip::make_address(out.host, ec);
-  if (ec) return InvalidArgument("'" + text + "': '" + out.host + "' is not an IP address (or localhost)");
+  net::ip::make_address(out->host, ec);
+  if (ec) return InvalidArgument("\"" + text + "\": '" + out->host + "' is not an IP address (or localhost)");
   return out;
 }
 
@@ -420,9 +412,9 @@ Simulator::Simulator(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Result<std::unique_ptr<Simulator>> Simulator::Start(SimulatorOptions options) {
   auto impl = std::make_unique<Impl>();
   impl->options = options;
-  auto listen = ParseHostPort(options.listen);
+  auto listen = ParseListenAddress(options.listen);
   if (!listen.ok()) return listen.status().WithContext("--listen");
-  auto admin_where = ParseHostPort(options.admin);
+  auto admin_where = ParseListenAddress(options.admin);
   if (!admin_where.ok()) return admin_where.status().WithContext("--admin");
   auto hub = Hub::Create(options);
   if (!hub.ok()) return hub.status();
@@ -439,7 +431,7 @@ Result<std::unique_ptr<Simulator>> Simulator::Start(SimulatorOptions options) {
   }
 
   beast::error_code ec;
-  tcp::endpoint endpoint(net::ip::make_address(listen->host), listen->port);
+  tcp::endpoint endpoint(net::ip::make_address(listen->host), static_cast<uint16_t>(listen->port));
   impl->acceptor.emplace(impl->io);
   impl->acceptor->open(endpoint.protocol(), ec);
   if (!ec) impl->acceptor->set_option(net::socket_base::reuse_address(true), ec);
@@ -470,10 +462,12 @@ void Simulator::Stop() {
   impl_->stopped = true;
   Impl* raw = impl_.get();
   std::promise<void> done;
+  // The admin listener first, from here: requests it already handed to the hub are queued on io
+  // ahead of the shutdown below, so each is answered (and releases the listener) before io stops.
+  raw->admin->Close();
   net::post(raw->io, [raw, &done] {
     beast::error_code ec;
     raw->acceptor->close(ec);
-    raw->admin->Close();
     raw->timer->cancel();
     raw->hub->Shutdown();
     done.set_value();

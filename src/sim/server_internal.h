@@ -6,6 +6,7 @@
 #include <string>
 
 #include "alipaymsg/status.h"
+#include "base/host_port.h"
 
 namespace boost::asio {
 class io_context;
@@ -16,14 +17,12 @@ namespace alipaymsg::sim {
 class Hub;
 class NotifyTransport;
 
-struct HostPort {
-  std::string host;
-  uint16_t port = 0;
-};
-// "127.0.0.1:8080", "[::1]:0", ":8080" (all interfaces), "localhost:8080".
-Result<HostPort> ParseHostPort(const std::string& text);
+// "127.0.0.1:8080", "[::1]:0", ":8080" (all interfaces), "localhost:8080": an IP address to bind.
+Result<HostPort> ParseListenAddress(const std::string& text);
 
-// Starts the admin HTTP listener on `where`; returns an owner handle and the bound port.
+// The admin HTTP API on the shared bounded listener (src/http), on a thread of its own; each request
+// is handed to the hub on `io` (the hub's thread). Close() stops the listener: call it from outside
+// `io`'s thread before the io_context stops, so that every request already handed over is answered.
 class AdminServer {
  public:
   virtual ~AdminServer() = default;

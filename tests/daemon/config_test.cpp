@@ -356,9 +356,9 @@ TEST_F(ConfigTest, TopLevelValueErrors) {
   EXPECT_EQ(ErrorOf(std::string(kApp) + "ack: after-lunch\n"),
             At(5) + "ack: \"after-lunch\" is not one of after-store, after-handle");
   EXPECT_EQ(ErrorOf(std::string(kApp) + "admin:\n  listen: localhost\n"),
-            At(6) + "admin.listen: \"localhost\" is not host:port (e.g. 127.0.0.1:9464)");
+            At(6) + "admin.listen: \"localhost\" has no port: write host:port (e.g. 127.0.0.1:9464)");
   EXPECT_EQ(ErrorOf(std::string(kApp) + "admin:\n  listen: 127.0.0.1:99999\n"),
-            At(6) + "admin.listen: \"127.0.0.1:99999\" has no valid port (0 to 65535)");
+            At(6) + "admin.listen: \"127.0.0.1:99999\": the port must be a number from 0 to 65535 (e.g. 127.0.0.1:9464)");
   EXPECT_EQ(ErrorOf(std::string(kApp) + "log:\n  level: loud\n"),
             At(6) + "log.level: \"loud\" is not one of trace, debug, info, warn, error, off");
   EXPECT_EQ(ErrorOf(std::string(kApp) + "retry:\n  max-attempts: many\n"),
@@ -432,7 +432,7 @@ TEST_F(ConfigTest, AppValueErrors) {
   alipay-public-key-path: keys/alipay_public.pem
 )"),
             At(1) + "alipay: missing app-private-key-path (Spring: app-cert-private-key-path)\n" +
-                At(3) + "alipay.server-host: \"127.0.0.1:port\" has no valid port\n" + At(4) +
+                At(3) + "alipay.server-host: \"127.0.0.1:port\": the port must be a number from 1 to 65535\n" + At(4) +
                 "alipay.app-private-key-path: expected a single value, got a list");
 }
 
@@ -764,8 +764,8 @@ TEST_F(ConfigTest, NotifyErrorsNameFileLineAndKey) {
     std::string expected;
   };
   const std::vector<Case> cases = {
-      {"notify:\n  listen: 8080\n", 8, "notify.listen: \"8080\" is not host:port"},
-      {"notify:\n  listen: 127.0.0.1:99999\n", 8, "notify.listen: \"127.0.0.1:99999\" has no valid port"},
+      {"notify:\n  listen: 8080\n", 8, "notify.listen: \"8080\" is a port alone: write host:port, e.g. 127.0.0.1:8080"},
+      {"notify:\n  listen: 127.0.0.1:99999\n", 8, "notify.listen: \"127.0.0.1:99999\": the port must be a number from 0 to 65535"},
       {"notify:\n  listen: 127.0.0.1:80\n  path: alipay/notify\n", 9, "notify.path: \"alipay/notify\" is not a path"},
       {"notify:\n  listen: 127.0.0.1:80\n  cert-file: certs/sim-ca.pem\n", 9, "notify.cert-file: HTTPS needs both"},
       {"notify:\n  listen: 127.0.0.1:80\n  key-file: keys/nope.pem\n", 9, "notify.key-file: " },
