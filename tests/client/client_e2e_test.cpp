@@ -368,8 +368,10 @@ TEST_F(FaultTest, DroppedConnectionsRecoverByThemselvesNothingLostOrDoubled) {
   StartClient();
   std::vector<std::string> ids;
   for (int round = 0; round < 5; ++round) {
+    const int64_t stored_before = h_->Stats().stored_new;
     for (auto& id : sim_->AddMessages(kApp, kApi, Content(round), 200)) ids.push_back(id);
-    std::this_thread::sleep_for(milliseconds(30));
+    // Drop mid-stream: once this round's messages have started to arrive.
+    ASSERT_TRUE(WaitUntil([&] { return h_->Stats().stored_new > stored_before; })) << h_->Log();
     const int64_t connects = h_->Stats().connects;
     sim_->Fault(R"({"kind":"drop_connections"})");
     // A new session opened by itself (not just "still connected" before the drop was noticed).
