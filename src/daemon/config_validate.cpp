@@ -9,6 +9,7 @@
 
 #include "alipaymsg/inbox.h"
 #include "base/host_port.h"
+#include "base/msg_api_pattern.h"
 #include "daemon/config_internal.h"
 
 namespace alipaymsg::daemon {
@@ -370,11 +371,7 @@ void ConfigParser::ParseSink(const YAML::Node& item, const std::string& name, Da
         patterns.push_back(*s);
       }
       for (const Value& p : patterns) {
-        const size_t star = p.text.find('*');
-        if (p.text.empty()) Error(p, "an empty pattern matches nothing (use \"*\" for every message)");
-        else if (star != std::string::npos && p.text != "*" && (star != p.text.size() - 1 || !p.text.ends_with(".*")))
-          Error(p, Quote(p.text) + ": a wildcard may only end the pattern, after a dot (\"alipay.open.mini.*\"), "
-                   "or stand alone (\"*\")");
+        if (Status valid = CheckMsgApiPattern(p.text); !valid.ok()) Error(p, valid.message());
         else sink.match.push_back(p.text);
       }
     } else if (key == "jsonl") {

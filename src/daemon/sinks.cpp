@@ -1,5 +1,6 @@
 #include "daemon/sinks.h"
 #include "daemon/sink_bus.h"
+#include "base/msg_api_pattern.h"
 
 #include <boost/json.hpp>
 #include <algorithm>
@@ -49,11 +50,6 @@ std::string MessageJson(const MessageView& message) {
   return out;
 }
 
-bool PatternMatches(std::string_view pattern, std::string_view msg_api) {
-  if (pattern == "*") return true;
-  if (pattern.ends_with('*')) return msg_api.starts_with(pattern.substr(0, pattern.size() - 1));
-  return pattern == msg_api;
-}
 
 // ---- SinkRouter ----
 
@@ -68,7 +64,7 @@ void SinkRouter::Add(std::string name, std::vector<std::string> patterns, std::s
 Sink* SinkRouter::Find(std::string_view msg_api, size_t* index) const {
   for (size_t i = 0; i < entries_.size(); ++i) {
     for (const std::string& p : entries_[i].patterns) {
-      if (PatternMatches(p, msg_api)) {
+      if (MsgApiPatternMatches(p, msg_api)) {
         if (index) *index = i;
         return entries_[i].sink.get();
       }

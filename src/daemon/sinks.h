@@ -41,10 +41,6 @@ std::string Rfc3339Utc(int64_t unix_ms);
 // spans lines, and as a JSON string when it is not JSON at all (the line stays valid JSON).
 std::string MessageJson(const MessageView& message);
 
-// "*" matches everything, "prefix.*" every msgApi starting with "prefix.", anything else exactly
-// (the config accepts only these forms).
-bool PatternMatches(std::string_view pattern, std::string_view msg_api);
-
 class Sink {
  public:
   virtual ~Sink() = default;

@@ -3,6 +3,8 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
+#include "base/msg_api_pattern.h"
+
 namespace alipaymsg {
 
 MessageView::MessageView(const StoredMessage& stored) : stored_(stored) {}
@@ -26,25 +28,8 @@ void MessageView::InTransaction(std::function<Status(InboxTransaction&)> effect)
   if (effect) effects_.push_back(std::move(effect));
 }
 
-namespace {
-
-// "", "*", "a.b.*" or an exact name; '*' anywhere else is a mistake we name.
-Status CheckPattern(std::string_view pattern) {
-  if (pattern.empty()) return InvalidArgument("handler pattern is empty");
-  const size_t star = pattern.find('*');
-  if (star == std::string_view::npos || pattern == "*") return Status::Ok();
-  if (star != pattern.size() - 1 || pattern.size() < 3 || pattern[star - 1] != '.') {
-    return InvalidArgument("handler pattern \"" + std::string(pattern) +
-                           "\": '*' may only stand alone (the default) or end a prefix after a "
-                           "'.', as in \"alipay.open.mini.*\"");
-  }
-  return Status::Ok();
-}
-
-}  // namespace
-
 Status Router::On(std::string_view pattern, Handler handler) {
-  ALIPAYMSG_RETURN_IF_ERROR(CheckPattern(pattern));
+  ALIPAYMSG_RETURN_IF_ERROR(CheckMsgApiPattern(pattern).WithContext("handler pattern"));
   if (!handler) return InvalidArgument("handler for \"" + std::string(pattern) + "\" is empty");
   auto taken = [&] {
     return InvalidArgument("a handler for \"" + std::string(pattern) + "\" is already registered");

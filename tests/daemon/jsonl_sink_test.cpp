@@ -50,15 +50,6 @@ TEST(Rfc3339Test, Utc) {
   EXPECT_EQ(daemon::Rfc3339Utc(951782400999), "2000-02-29T00:00:00.999Z");
 }
 
-TEST(PatternTest, Matches) {
-  EXPECT_TRUE(daemon::PatternMatches("*", "anything"));
-  EXPECT_TRUE(daemon::PatternMatches("alipay.open.mini.*", "alipay.open.mini.version.audit.passed"));
-  EXPECT_FALSE(daemon::PatternMatches("alipay.open.mini.*", "alipay.open.minix.a"));
-  EXPECT_FALSE(daemon::PatternMatches("alipay.open.mini.*", "alipay.open.auth.appauth.cancelled"));
-  EXPECT_TRUE(daemon::PatternMatches("alipay.trade.refund.depositback.completed", "alipay.trade.refund.depositback.completed"));
-  EXPECT_FALSE(daemon::PatternMatches("alipay.trade.refund", "alipay.trade.refund.depositback.completed"));
-}
-
 class JsonlSinkTest : public ::testing::Test {
  protected:
   void SetUp() override {
