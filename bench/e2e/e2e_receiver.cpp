@@ -2,9 +2,10 @@
 // beside) alipay-msgd: Client (verify → SQLite inbox group commit → CONSUME_ACK after-store) →
 // Dispatcher → jsonl sink (the daemon's JsonlSink, exactly-once with the inbox transaction).
 //
-//   bench_receiver --server 127.0.0.1:PORT --alipay-public-key alipay_public_key.pem \
-//       --app-private-key app_private_key.pem --app 2021000000000001 [--app ...] [--apps-file FILE] \
+//   bench_receiver --server 127.0.0.1:PORT --alipay-public-key alipay_public_key.pem
+//       --app-private-key app_private_key.pem --app 2021000000000001 [--app ...] [--apps-file FILE]
 //       --inbox var/inbox.db --jsonl var/messages.jsonl --status-file var/status.json
+//   (one command line)
 //
 // It writes its counters as one JSON object to --status-file (atomically, every
 // --status-interval-ms) so bench/run can watch readiness and progress without an admin server.

@@ -729,18 +729,9 @@ Result<std::shared_ptr<Session>> Session::Create(asio::io_context& io,
   if (!endpoint.ok()) return endpoint.status().WithContext("app " + app_id);
   std::unique_ptr<ssl::context> tls;
   if (app.tls) {
-    tls = std::make_unique<ssl::context>(ssl::context::tls_client);
-    tls->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                     ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
-    beast::error_code ec;
-    tls->set_default_verify_paths(ec);
-    if (!app.ca_file.empty()) {
-      tls->load_verify_file(app.ca_file, ec);
-      if (ec)
-        return InvalidArgument("app " + app_id + ": CA file '" + app.ca_file +
-                               "' cannot be loaded: " + ec.message());
-    }
-    tls->set_verify_mode(app.verify_tls ? ssl::verify_peer : ssl::verify_none);
+    auto native = alipaymsg::tls::NewClientContext(app.ca_file, app.verify_tls);
+    if (!native.ok()) return native.status().WithContext("app " + app_id);
+    tls = std::make_unique<ssl::context>(*native);  // takes it over
   }
   return std::shared_ptr<Session>(std::make_shared<SessionImpl>(
       io, std::move(shared), std::move(app), std::move(*endpoint), std::move(tls)));

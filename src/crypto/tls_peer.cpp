@@ -1,9 +1,9 @@
 #include "crypto/tls_peer.h"
 
 #include <arpa/inet.h>
+#include <openssl/err.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
-
 
 namespace alipaymsg::tls {
 namespace {
@@ -88,6 +88,26 @@ std::string DescribeHandshakeFailure(SSL* ssl, const std::string& host, const st
     return "certificate does not match host " + host + (names.empty() ? "" : " (it is for " + names + ")");
   }
   return std::string("certificate: ") + X509_verify_cert_error_string(verify);
+}
+
+Result<SSL_CTX*> NewClientContext(const std::string& extra_ca_file, bool verify) {
+  SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+  if (ctx == nullptr) return Internal("cannot create a TLS client context");
+  SSL_CTX_set_options(ctx, SSL_OP_ALL);
+  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+  // No trust store on the machine is not an error by itself: extra_ca_file may be all there is.
+  SSL_CTX_set_default_verify_paths(ctx);
+  ERR_clear_error();
+  if (!extra_ca_file.empty() && SSL_CTX_load_verify_locations(ctx, extra_ca_file.c_str(), nullptr) != 1) {
+    const unsigned long code = ERR_peek_last_error();
+    char reason[256] = "no certificate in it";
+    if (code != 0) ERR_error_string_n(code, reason, sizeof reason);
+    ERR_clear_error();
+    SSL_CTX_free(ctx);
+    return InvalidArgument("CA file '" + extra_ca_file + "' cannot be loaded: " + reason);
+  }
+  SSL_CTX_set_verify(ctx, verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, nullptr);
+  return ctx;
 }
 
 }  // namespace alipaymsg::tls

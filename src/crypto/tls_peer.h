@@ -7,7 +7,15 @@
 
 #include <string>
 
+#include "alipaymsg/status.h"
+
 namespace alipaymsg::tls {
+
+// A client context as every TLS client of the project wants it: TLS 1.2 or newer, the system's
+// trust store plus `extra_ca_file` (PEM, optional), and the peer verified unless `verify` is false.
+// The caller owns the result (e.g. hands it to boost::asio::ssl::context, which takes it over).
+// kInvalidArgument naming the CA file and OpenSSL's reason when it cannot be loaded.
+Result<SSL_CTX*> NewClientContext(const std::string& extra_ca_file, bool verify = true);
 
 // Has OpenSSL check, during the handshake, that the peer's certificate names `host` (a DNS name or
 // an IP literal). A mismatch then fails verification as X509_V_ERR_HOSTNAME_MISMATCH (or

@@ -26,7 +26,8 @@ using tcp = asio::ip::tcp;
 
 class TlsClientContext {
  public:
-  ssl::context context{ssl::context::tls_client};
+  explicit TlsClientContext(SSL_CTX* native) : context(native) {}
+  ssl::context context;
 };
 
 namespace {
@@ -62,17 +63,9 @@ void Exchange(Stream& stream, tcp::resolver& resolver, const HttpUrl& target,
 }  // namespace
 
 Result<std::shared_ptr<TlsClientContext>> MakeTlsClientContext(const std::string& extra_ca_file) {
-  auto tls = std::make_shared<TlsClientContext>();
-  tls->context.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
-                           ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
-  beast::error_code ec;
-  tls->context.set_default_verify_paths(ec);
-  if (!extra_ca_file.empty()) {
-    tls->context.load_verify_file(extra_ca_file, ec);
-    if (ec) return InvalidArgument("CA file '" + extra_ca_file + "' cannot be loaded: " + ec.message());
-  }
-  tls->context.set_verify_mode(ssl::verify_peer);
-  return tls;
+  auto native = alipaymsg::tls::NewClientContext(extra_ca_file);
+  if (!native.ok()) return native.status();
+  return std::make_shared<TlsClientContext>(*native);
 }
 
 Result<HttpResponse> HttpPost(const std::string& url, const std::map<std::string, std::string>& headers,
