@@ -275,6 +275,9 @@ struct PostgresInboxOptions {
   bool read_only = false;
   // false: takes no instance lock and recovers no earlier claims (short-lived CLI writers).
   bool may_own = true;
+  // Bounds on the audit of rejected messages. Instances sharing the inbox may differ: each prunes to
+  // its own when it records a rejection (and an owning instance at open).
+  RejectedAuditLimits rejected;
 };
 
 // Connects to `url` ("postgresql://user@host:5432/db" or libpq key=value), creates or migrates the

@@ -96,6 +96,7 @@ Result<std::unique_ptr<Inbox>> Daemon::OpenInbox() {
   options.instance_id = instance_id_;
   options.lease_ms = config_.inbox_lease_ms;
   options.password = *password;
+  options.rejected = config_.inbox_rejected;
   return OpenPostgresInbox(config_.inbox_url, options);
 }
 

@@ -1,9 +1,10 @@
 // The bounds of the rejected-message audit that every inbox backend applies (RejectedAuditLimits).
+#include "inbox/backend_common.h"
+
 #include <algorithm>
+#include <chrono>
 #include <string>
 #include <string_view>
-
-#include "alipaymsg/inbox.h"
 
 namespace alipaymsg {
 namespace {
@@ -39,4 +40,52 @@ int64_t AuditBytes(const RejectedMessage& r) {
                               r.raw_frame.size() + r.channel.size());
 }
 
+namespace inbox {
+
+Status CheckAuditLimits(const RejectedAuditLimits& limits) {
+  if (limits.max_rows < 1 || limits.max_bytes < 1 || limits.max_frame_bytes < 64) {
+    return InvalidArgument("inbox rejected-audit limits: max_rows and max_bytes must be at least 1, "
+                           "max_frame_bytes at least 64");
+  }
+  return Status::Ok();
+}
+
+bool AuditOverLimits(int64_t rows, int64_t bytes, const RejectedAuditLimits& limits) {
+  return rows > limits.max_rows || bytes > limits.max_bytes;
+}
+
+int64_t AuditRowsToPrune(int64_t rows, int64_t bytes, const RejectedAuditLimits& limits) {
+  const int64_t rows_target = limits.max_rows - limits.max_rows / 10;
+  const int64_t bytes_target = limits.max_bytes - limits.max_bytes / 10;
+  if (rows <= 0) return 0;
+  if (rows > rows_target) return rows - rows_target;
+  if (bytes > bytes_target) return std::max<int64_t>(rows / 10, 1);
+  return 0;
+}
+
+void CommitHealth::NoteFault(const Status& fault) {
+  std::lock_guard lock(mu_);
+  if (health_.can_commit) {
+    health_.can_commit = false;
+    health_.since_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count();
+  }
+  health_.reason = fault.message();
+  unhealthy_.store(true);
+}
+
+void CommitHealth::NoteWritten() {
+  if (!unhealthy_.load()) return;
+  std::lock_guard lock(mu_);
+  health_ = InboxHealth{};
+  unhealthy_.store(false);
+}
+
+InboxHealth CommitHealth::Get() const {
+  std::lock_guard lock(mu_);
+  return health_;
+}
+
+}  // namespace inbox
 }  // namespace alipaymsg

@@ -8,6 +8,7 @@
 #include <exception>
 #include <future>
 #include <set>
+#include <string_view>
 #include <utility>
 
 #include "inbox/postgres_schema.h"
@@ -74,6 +75,7 @@ Result<std::unique_ptr<Inbox>> PostgresInbox::Open(const std::string& url,
     return InvalidArgument("inbox max_batch and max_queued must be at least 1");
   }
   if (options.lease_ms < 100) return InvalidArgument("inbox lease must be at least 100 ms");
+  ALIPAYMSG_RETURN_IF_ERROR(CheckAuditLimits(options.rejected));
   std::unique_ptr<PostgresInbox> inbox(new PostgresInbox(url, options));
   Status status = inbox->Initialize();
   if (!status.ok()) {
@@ -129,6 +131,19 @@ Status PostgresInbox::Initialize() {
         "UPDATE alipaymsg_messages SET state = 'pending', claimed_by = NULL, claim_token = NULL, "
         "lease_expires_at = NULL WHERE state = 'in_flight' AND claimed_by = $1",
         {PgParam::Text(instance_id_)}));
+    // An audit grown past this instance's limits (an older build kept everything) is cut down now.
+    ALIPAYMSG_RETURN_IF_ERROR(lease_conn_->Run("BEGIN"));
+    Status pruned = [this]() -> Status {
+      auto usage = lease_conn_->Exec("SELECT kept_rows, kept_bytes FROM alipaymsg_rejected_audit FOR UPDATE");
+      if (!usage.ok()) return usage.status();
+      if (usage->rows() == 0) return Internal("the rejected-message audit's row is missing");
+      return PruneAudit(*lease_conn_, usage->Int(0, 0), usage->Int(0, 1));
+    }();
+    if (pruned.ok()) pruned = lease_conn_->Run("COMMIT");
+    if (!pruned.ok()) {
+      (void)lease_conn_->Run("ROLLBACK");
+      return pruned.WithContext("pruning the rejected-message audit");
+    }
   }
   for (auto* slot : {&writer_conn_, &claim_conn_, &reader_conn_}) {
     auto conn = Connect(slot == &writer_conn_ ? "writer" : slot == &claim_conn_ ? "claims" : "reader");
@@ -200,6 +215,19 @@ void PostgresInbox::Close() {
   lease_conn_.reset();
 }
 
+InboxHealth PostgresInbox::Health() const { return health_.Get(); }
+
+void PostgresInbox::ProbeCommit() {
+  std::vector<WriteOp> ops(1);
+  // A row of this instance's own (no other instance waits for it), rewritten: a real commit.
+  ops[0].apply = [this](PgConn& conn) {
+    return conn.Run("INSERT INTO alipaymsg_counters (name, instance, value) VALUES ('commit probe', $1, 0) "
+                    "ON CONFLICT (name, instance) DO UPDATE SET value = 0",
+                    {PgParam::Text(instance_id_)});
+  };
+  CommitGroup(ops);
+}
+
 Status PostgresInbox::EnsureConnected(PgConn& conn, std::chrono::steady_clock::time_point& last_attempt) {
   if (!conn.broken()) return Status::Ok();
   const auto now = std::chrono::steady_clock::now();
@@ -232,17 +260,9 @@ void PostgresInbox::WriterLoop() {
     {
       std::unique_lock lock(mu_);
       bool lingering_due = false;
-      while (true) {
-        lingering_due = !lingering_.empty() &&
-                        (closing_ || static_cast<int64_t>(lingering_.size()) >= options_.max_batch ||
-                         std::chrono::steady_clock::now() >= lingering_.front().since + linger);
-        if (lingering_due || !queue_.empty()) break;
-        if (closing_) return;
-        if (lingering_.empty()) {
-          work_cv_.wait(lock);
-        } else {
-          work_cv_.wait_until(lock, lingering_.front().since + linger);
-        }
+      if (!WaitForWrites(lock, work_cv_, lingering_, queue_, closing_, options_.max_batch, linger, health_,
+                         [this] { ProbeCommit(); }, lingering_due)) {
+        return;  // closing, and drained
       }
       ops = TakeGroup(lingering_due);
     }
@@ -292,22 +312,42 @@ bool Retryable(const std::string& sqlstate) {
   return sqlstate == "40P01" || sqlstate == "40001";  // deadlock_detected, serialization_failure
 }
 
+// Whether the last failure on `conn` says that the database cannot commit now (rather than that one
+// request was wrong): the connection is gone, or the server is out of space or memory, shutting
+// down, failing on I/O or damaged, or read-only (a standby after a failover).
+bool CannotCommit(const PgConn& conn) {
+  if (conn.broken()) return true;
+  const std::string& state = conn.last_sqlstate();
+  static constexpr std::string_view kClasses[] = {"08", "53", "57P", "58", "XX"};
+  for (std::string_view prefix : kClasses) {
+    if (state.starts_with(prefix)) return true;
+  }
+  return state == "25006";  // read_only_sql_transaction
+}
+
 }  // namespace
 
 void PostgresInbox::CommitGroup(std::vector<WriteOp>& ops) {
   std::vector<Status> results(ops.size());
   Status group;
+  std::optional<Status> fault;
   for (int attempt = 1; attempt <= kGroupAttempts; ++attempt) {
     bool retryable = false;
+    fault.reset();
     std::fill(results.begin(), results.end(), Status::Ok());
     for (WriteOp& op : ops) {
       if (op.outcomes) op.outcomes->clear();
       op.effect_failed = false;
     }
-    group = TryGroup(ops, results, retryable);
+    group = TryGroup(ops, results, retryable, fault);
     if (group.ok() || !retryable) break;
   }
   if (group.ok()) commits_.fetch_add(1, std::memory_order_relaxed);
+  if (fault) {
+    health_.NoteFault(*fault);
+  } else if (group.ok() && std::any_of(results.begin(), results.end(), [](const Status& s) { return s.ok(); })) {
+    health_.NoteWritten();  // every request of ours that succeeds writes (and COMMIT went through)
+  }
   for (size_t i = 0; i < ops.size(); ++i) {
     WriteOp& op = ops[i];
     const Status& status = group.ok() ? results[i] : group;
@@ -328,26 +368,33 @@ void PostgresInbox::CommitGroup(std::vector<WriteOp>& ops) {
   }
 }
 
-Status PostgresInbox::TryGroup(std::vector<WriteOp>& ops, std::vector<Status>& results, bool& retryable) {
+Status PostgresInbox::TryGroup(std::vector<WriteOp>& ops, std::vector<Status>& results, bool& retryable,
+                               std::optional<Status>& fault) {
   if (!writer_conn_) return Unavailable("the inbox is closed");
   PgConn& conn = *writer_conn_;
-  ALIPAYMSG_RETURN_IF_ERROR(EnsureConnected(conn, writer_reconnect_));
+  if (Status connected = EnsureConnected(conn, writer_reconnect_); !connected.ok()) {
+    fault = connected;
+    return connected;
+  }
   std::vector<WriteOp*> stores;
-  std::vector<size_t> plain, others;
+  std::vector<size_t> plain, others, audits;
   for (size_t i = 0; i < ops.size(); ++i) {
     WriteOp& op = ops[i];
     if (op.kind == WriteOp::Kind::kStore) {
       stores.push_back(&op);
     } else if (op.kind == WriteOp::Kind::kComplete && !op.effect) {
       plain.push_back(i);
+    } else if (op.kind == WriteOp::Kind::kAudit) {
+      audits.push_back(i);
     } else {
       others.push_back(i);
     }
   }
   // A group of stores alone is one statement: it commits by itself, one round trip.
-  const bool single_statement = plain.empty() && others.empty();
+  const bool single_statement = plain.empty() && others.empty() && audits.empty();
   auto fail = [&](Status status) {
     retryable = Retryable(conn.last_sqlstate());
+    if (!fault && CannotCommit(conn)) fault = status;
     if (!single_statement && !conn.broken()) (void)conn.Run("ROLLBACK");
     return status;
   };
@@ -383,12 +430,18 @@ Status PostgresInbox::TryGroup(std::vector<WriteOp>& ops, std::vector<Status>& r
     if (!status.ok()) {
       if (conn.broken()) return fail(status);
       if (Retryable(conn.last_sqlstate())) return fail(status);
+      if (!fault && CannotCommit(conn)) fault = status;
       Status rolled = conn.Run("ROLLBACK TO SAVEPOINT op");
       if (!rolled.ok()) return fail(rolled);
     }
     Status released = conn.Run("RELEASE SAVEPOINT op");
     if (!released.ok()) return fail(released);
     results[i] = status;
+  }
+  // Last: its statement locks the audit's row, which must never be held while waiting for another lock.
+  if (!audits.empty()) {
+    Status status = ApplyAudits(conn, audits, ops);
+    if (!status.ok()) return fail(status);
   }
   for (BeforeCommitHook& hook : hooks) {
     Status status = Guarded(hook.run, "inbox before-commit hook");
@@ -639,10 +692,16 @@ void PostgresInbox::Enqueue(WriteOp op, bool linger) {
 }
 
 Status PostgresInbox::RunWrite(std::function<Status(PgConn&)> apply) {
+  WriteOp op;
+  op.apply = std::move(apply);
+  return RunOp(std::move(op));
+}
+
+Status PostgresInbox::RunOp(WriteOp op) {
   if (options_.read_only) return ReadOnlyRefusal();
   Status result;
-  std::vector<WriteOp> ops(1);
-  ops[0].apply = std::move(apply);
+  std::vector<WriteOp> ops;
+  ops.push_back(std::move(op));
   if (OnWriterThread()) {
     ops[0].finish = [&result](const Status& status) { result = status; };
     if (!writer_conn_) return Unavailable("the inbox is closed");

@@ -24,11 +24,13 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "alipaymsg/inbox.h"
+#include "inbox/backend_common.h"
 #include "inbox/pg_conn.h"
 
 namespace alipaymsg::inbox {
@@ -62,6 +64,7 @@ class PostgresInbox final : public Inbox {
   Result<std::vector<StoredMessage>> Find(const InboxQuery& query) override;
   Result<InboxStats> Stats() override;
   Status RunInTransaction(const std::function<Status(InboxTransaction&)>& body) override;
+  InboxHealth Health() const override;
   void Close() override;
 
   struct BeforeCommitHook {
@@ -70,10 +73,10 @@ class PostgresInbox final : public Inbox {
   };
 
  private:
-  // One queued write. Stores and plain completions are gathered into one statement each per group;
-  // everything else runs `apply` in a savepoint of its own.
+  // One queued write. Stores, plain completions and audit records are gathered into one statement
+  // each per group; everything else runs `apply` in a savepoint of its own.
   struct WriteOp {
-    enum class Kind { kStore, kComplete, kOther } kind = Kind::kOther;
+    enum class Kind { kStore, kComplete, kAudit, kOther } kind = Kind::kOther;
     int64_t weight = 1;
     // kStore
     std::shared_ptr<std::vector<InboundMessage>> messages;
@@ -84,6 +87,8 @@ class PostgresInbox final : public Inbox {
     int64_t now_ms = 0;
     std::function<Status(InboxTransaction&)> effect;
     bool effect_failed = false;  // rolled back on its own: the claim is still this inbox's
+    // kAudit: already BoundedForAudit
+    RejectedMessage rejected;
     // kOther (and kComplete with an effect): runs inside the group transaction
     std::function<Status(PgConn&)> apply;
     std::function<void(const Status&)> finish;
@@ -100,19 +105,31 @@ class PostgresInbox final : public Inbox {
   std::vector<WriteOp> TakeGroup(bool take_lingering);
   void CommitGroup(std::vector<WriteOp>& ops);
   // One attempt at the group's transaction; `results` gets each op's own status. A non-ok return
-  // fails the whole group (retried when `retryable`).
-  Status TryGroup(std::vector<WriteOp>& ops, std::vector<Status>& results, bool& retryable);
+  // fails the whole group (retried when `retryable`). `fault` gets the first failure that says the
+  // database cannot commit (connection lost, disk full, ...), for Health().
+  Status TryGroup(std::vector<WriteOp>& ops, std::vector<Status>& results, bool& retryable,
+                  std::optional<Status>& fault);
   Status ApplyStores(PgConn& conn, std::vector<WriteOp*>& stores, std::vector<Status>& results,
                      const std::vector<WriteOp>& ops);
   Status ApplyPlainCompletions(PgConn& conn, std::vector<size_t>& indexes, std::vector<WriteOp>& ops,
                                std::vector<Status>& results);
   Status ApplyCompletion(PgConn& conn, WriteOp& op);
+  // All the group's audit records in one statement, which also counts them in the audit's row
+  // (locking it: audit writes go last in a group); then prunes when over options_.rejected.
+  Status ApplyAudits(PgConn& conn, const std::vector<size_t>& indexes, const std::vector<WriteOp>& ops);
+  // Deletes the oldest audit rows until AuditRowsToPrune says enough, inside a transaction that
+  // holds the audit's row lock; `rows` and `bytes` are what that row said.
+  Status PruneAudit(PgConn& conn, int64_t rows, int64_t bytes);
+  // While unhealthy and idle: a small write that shows whether commits work again.
+  void ProbeCommit();
   Status ExplainNotInFlight(PgConn& conn, const std::string& app_id, const std::string& msg_id);
   void Enqueue(WriteOp op, bool linger);
   void EnqueueCompletion(const std::string& app_id, const std::string& msg_id, const DispatchResult& result,
                          int64_t now_ms, std::function<Status(InboxTransaction&)> in_transaction,
                          std::function<void(Status)> done, bool linger);
   Status RunWrite(std::function<Status(PgConn&)> apply);
+  // Queues `op` (or, on the writer thread, commits it as a group of its own) and waits for its status.
+  Status RunOp(WriteOp op);
   bool OnWriterThread() const { return std::this_thread::get_id() == writer_id_.load(); }
 
   // Claim tokens of this inbox's claims, by "app_id\0msg_id".
@@ -163,6 +180,7 @@ class PostgresInbox final : public Inbox {
   bool lease_stop_ = false;
   std::thread lease_thread_;
 
+  CommitHealth health_;
   std::atomic<int64_t> commits_{0};
   std::atomic<int64_t> stored_{0};
 };

@@ -1,5 +1,6 @@
 // PostgresInbox's claims (own connection, FOR UPDATE SKIP LOCKED, leases), the writes that go through
-// the writer as ordinary requests (replay, audit), the reads, and the lease thread.
+// the writer as ordinary requests (replay) and the rejected-message audit, the reads, and the lease
+// thread.
 #include <algorithm>
 #include <tuple>
 #include <utility>
@@ -84,16 +85,70 @@ Result<std::optional<StoredMessage>> PostgresInbox::ClaimOne(const std::string& 
   return std::optional<StoredMessage>(std::move(m));
 }
 
+// ---- the rejected-message audit ----
+
 Status PostgresInbox::RecordRejected(const RejectedMessage& rejected) {
-  return RunWrite([&rejected](PgConn& conn) {
-    return conn.Run(
-        "INSERT INTO alipaymsg_rejected (app_id, msg_id, msg_api, reason, raw_frame, channel, "
-        "received_at_ms) VALUES ($1, $2, $3, $4, $5::bytea, $6, $7::bigint)",
-        {PgParam::Text(ToPgText(rejected.app_id)), PgParam::Text(ToPgText(rejected.msg_id)),
-         PgParam::Text(ToPgText(rejected.msg_api)), PgParam::Text(ToPgText(rejected.reason)),
-         PgParam::Bytes(rejected.raw_frame), PgParam::Text(ToPgText(rejected.channel)),
-         PgParam::Int(rejected.received_at_ms)});
-  });
+  WriteOp op;
+  op.kind = WriteOp::Kind::kAudit;
+  op.rejected = BoundedForAudit(rejected, options_.rejected);
+  return RunOp(std::move(op));
+}
+
+Status PostgresInbox::ApplyAudits(PgConn& conn, const std::vector<size_t>& indexes,
+                                  const std::vector<WriteOp>& ops) {
+  std::string sql =
+      "WITH ins AS (INSERT INTO alipaymsg_rejected (app_id, msg_id, msg_api, reason, raw_frame, channel, "
+      "received_at_ms) VALUES ";
+  std::vector<PgParam> params;
+  params.reserve(indexes.size() * 7);
+  for (size_t i : indexes) {
+    const RejectedMessage& r = ops[i].rejected;
+    const int n = static_cast<int>(params.size()) + 1;
+    auto p = [n](int k) { return "$" + std::to_string(n + k); };
+    sql += std::string(params.empty() ? "" : ",") + "(" + p(0) + "," + p(1) + "," + p(2) + "," + p(3) + "," +
+           p(4) + "::bytea," + p(5) + "," + p(6) + "::bigint)";
+    params.push_back(PgParam::Text(ToPgText(r.app_id)));
+    params.push_back(PgParam::Text(ToPgText(r.msg_id)));
+    params.push_back(PgParam::Text(ToPgText(r.msg_api)));
+    params.push_back(PgParam::Text(ToPgText(r.reason)));
+    params.push_back(PgParam::Bytes(r.raw_frame));
+    params.push_back(PgParam::Text(ToPgText(r.channel)));
+    params.push_back(PgParam::Int(r.received_at_ms));
+  }
+  sql += std::string(" RETURNING ") + kPgAuditBytesSql +
+         " AS bytes) UPDATE alipaymsg_rejected_audit SET kept_rows = kept_rows + (SELECT count(*) FROM ins), "
+         "kept_bytes = kept_bytes + (SELECT COALESCE(sum(bytes), 0) FROM ins), "
+         "total = total + (SELECT count(*) FROM ins) RETURNING kept_rows, kept_bytes";
+  auto r = conn.Exec(sql, params);
+  if (!r.ok()) return r.status().WithContext("recording rejected messages");
+  if (r->rows() != 1) return Internal("the rejected-message audit's row is missing");
+  return PruneAudit(conn, r->Int(0, 0), r->Int(0, 1));
+}
+
+Status PostgresInbox::PruneAudit(PgConn& conn, int64_t rows, int64_t bytes) {
+  const RejectedAuditLimits& limits = options_.rejected;
+  if (!AuditOverLimits(rows, bytes, limits)) return Status::Ok();
+  while (int64_t n = AuditRowsToPrune(rows, bytes, limits)) {
+    auto r = conn.Exec(std::string("WITH d AS (DELETE FROM alipaymsg_rejected WHERE id IN (SELECT id FROM "
+                                   "alipaymsg_rejected ORDER BY id LIMIT $1::bigint) RETURNING ") +
+                           kPgAuditBytesSql +
+                           " AS bytes) UPDATE alipaymsg_rejected_audit SET kept_rows = kept_rows - (SELECT "
+                           "count(*) FROM d), kept_bytes = kept_bytes - (SELECT COALESCE(sum(bytes), 0) FROM d) "
+                           "RETURNING kept_rows, kept_bytes",
+                       {PgParam::Int(n)});
+    if (!r.ok()) return r.status().WithContext("pruning the rejected-message audit");
+    if (r->rows() != 1) return Internal("the rejected-message audit's row is missing");
+    const int64_t deleted = rows - r->Int(0, 0);
+    rows = r->Int(0, 0);
+    bytes = r->Int(0, 1);
+    if (deleted == 0) {
+      // Nothing left to delete: the row had drifted from the table (rows deleted by hand). Recount.
+      return conn.Run(std::string("UPDATE alipaymsg_rejected_audit SET kept_rows = (SELECT count(*) FROM "
+                                  "alipaymsg_rejected), kept_bytes = (SELECT COALESCE(sum(") +
+                      kPgAuditBytesSql + "), 0) FROM alipaymsg_rejected)");
+    }
+  }
+  return Status::Ok();
 }
 
 Result<int> PostgresInbox::Replay(std::optional<std::string> app_id, std::optional<std::string> msg_id,
@@ -208,7 +263,8 @@ Result<InboxStats> PostgresInbox::Stats() {
       "SELECT count(*) FILTER (WHERE state = 'pending'), count(*) FILTER (WHERE state = 'in_flight'), "
       "count(*) FILTER (WHERE state = 'done'), count(*) FILTER (WHERE state = 'dead'), "
       "count(*) FILTER (WHERE state = 'unhandled'), (SELECT count(*) FROM alipaymsg_rejected), "
-      "(SELECT COALESCE(sum(value), 0) FROM alipaymsg_counters WHERE name = 'duplicates') "
+      "(SELECT COALESCE(sum(value), 0) FROM alipaymsg_counters WHERE name = 'duplicates'), "
+      "(SELECT total FROM alipaymsg_rejected_audit) "
       "FROM alipaymsg_messages");
   if (!r.ok()) return r.status();
   stats.pending = r->Int(0, 0);
@@ -218,6 +274,7 @@ Result<InboxStats> PostgresInbox::Stats() {
   stats.unhandled = r->Int(0, 4);
   stats.rejected = r->Int(0, 5);
   stats.duplicates = r->Int(0, 6);
+  stats.rejected_total = r->Int(0, 7);
   // The reporter: the instance whose lease connection's name sorts first among those connected.
   auto reporter = reader_conn_->Exec(
       "SELECT min(application_name) FROM pg_stat_activity WHERE datname = current_database() AND "

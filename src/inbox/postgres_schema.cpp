@@ -63,6 +63,21 @@ CREATE TABLE alipaymsg_jsonl_sink (
 );
 )sql";
 
+// Version 2: the rejected-message audit's bookkeeping (RejectedAuditLimits) in one row: the rows and
+// bytes kept, and the exact number of rejections ever recorded (pruned ones included). Every
+// instance updates it in the transaction that inserts or prunes audit rows, so the row lock
+// serialises the instances' pruning and the numbers stay exact; it is the last lock such a
+// transaction takes (audit writes go last in a group), so it cannot be part of a deadlock. Started
+// from the rows already there (a version-1 inbox never pruned: they are every rejection so far).
+constexpr const char* kSchemaV2 = R"sql(
+CREATE TABLE alipaymsg_rejected_audit (
+  singleton  BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (singleton),
+  kept_rows  BIGINT NOT NULL,
+  kept_bytes BIGINT NOT NULL,
+  total      BIGINT NOT NULL
+);
+)sql";
+
 }  // namespace
 
 Result<int> ReadPgSchemaVersion(PgConn& conn) {
@@ -91,7 +106,14 @@ Status MigratePgSchema(PgConn& conn) {
       ALIPAYMSG_RETURN_IF_ERROR(conn.Run(kSchemaV1));
       ALIPAYMSG_RETURN_IF_ERROR(conn.Run("INSERT INTO alipaymsg_schema_version (version) VALUES (1)"));
     }
-    // Later versions: `if (*version < 2) { ...; INSERT INTO alipaymsg_schema_version VALUES (2); }`.
+    if (*version < 2) {
+      ALIPAYMSG_RETURN_IF_ERROR(conn.Run(kSchemaV2));
+      ALIPAYMSG_RETURN_IF_ERROR(conn.Run(std::string("INSERT INTO alipaymsg_rejected_audit (kept_rows, kept_bytes, "
+                                                     "total) SELECT count(*), COALESCE(sum(") +
+                                         kPgAuditBytesSql + "), 0), count(*) FROM alipaymsg_rejected"));
+      ALIPAYMSG_RETURN_IF_ERROR(conn.Run("INSERT INTO alipaymsg_schema_version (version) VALUES (2)"));
+    }
+    // Later versions: `if (*version < 3) { ...; INSERT INTO alipaymsg_schema_version VALUES (3); }`.
     return Status::Ok();
   };
   Status status = migrate();

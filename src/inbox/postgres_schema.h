@@ -7,7 +7,7 @@
 
 namespace alipaymsg::inbox {
 
-inline constexpr int kPgSchemaVersion = 1;
+inline constexpr int kPgSchemaVersion = 2;
 
 // Creates the schema, or migrates it up to kPgSchemaVersion, in one transaction holding a
 // transaction-scoped advisory lock: instances starting at the same moment wait for each other
@@ -23,6 +23,11 @@ inline constexpr const char* kPgMessageColumns =
     "m.app_id, m.msg_id, m.msg_api, m.biz_content, m.channel, m.received_at_ms, m.state, "
     "m.attempts, m.delivery_count, m.next_attempt_at_ms, m.updated_at_ms, m.last_error";
 inline constexpr int kPgMessageColumnCount = 12;
+// AuditBytes of a row of alipaymsg_rejected, in SQL.
+inline constexpr const char* kPgAuditBytesSql =
+    "octet_length(app_id) + octet_length(msg_id) + octet_length(msg_api) + octet_length(reason) + "
+    "octet_length(raw_frame) + octet_length(channel)";
+
 StoredMessage ReadPgMessage(const PgResult& result, int row, int first_column = 0);
 
 }  // namespace alipaymsg::inbox

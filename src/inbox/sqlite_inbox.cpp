@@ -50,10 +50,7 @@ Result<std::unique_ptr<Inbox>> SqliteInbox::Open(const std::string& path,
   if (options.max_batch < 1 || options.max_queued < 1) {
     return InvalidArgument("inbox max_batch and max_queued must be at least 1");
   }
-  if (options.rejected.max_rows < 1 || options.rejected.max_bytes < 1 || options.rejected.max_frame_bytes < 64) {
-    return InvalidArgument("inbox rejected-audit limits: max_rows and max_bytes must be at least 1, "
-                           "max_frame_bytes at least 64");
-  }
+  ALIPAYMSG_RETURN_IF_ERROR(CheckAuditLimits(options.rejected));
   std::unique_ptr<SqliteInbox> inbox(new SqliteInbox(path, options));
   Status status = inbox->Initialize();
   if (IsInboxCorrupt(status)) return status;
@@ -182,13 +179,8 @@ void SqliteInbox::Close() {
 
 // ---- the writer thread ----
 
-namespace {
-// How often an unhealthy, idle inbox tries a small write to find out whether commits work again.
-constexpr auto kProbeInterval = std::chrono::milliseconds(500);
-}  // namespace
-
-// Lingering completions go when the oldest has waited complete_linger_ms, when there are a batch of
-// them, or at close; other writes go at once, without the lingering ones when those are not due.
+// Lingering completions go when due (WaitForWrites), other writes at once, without the lingering ones
+// when those are not due.
 void SqliteInbox::WriterLoop() {
   const auto linger = std::chrono::milliseconds(options_.complete_linger_ms);
   while (true) {
@@ -196,27 +188,9 @@ void SqliteInbox::WriterLoop() {
     {
       std::unique_lock lock(mu_);
       bool lingering_due = false;
-      bool probe = false;
-      while (true) {
-        lingering_due = !lingering_.empty() &&
-                        (closing_ || static_cast<int64_t>(lingering_.size()) >= options_.max_batch ||
-                         std::chrono::steady_clock::now() >= lingering_.front().since + linger);
-        if (lingering_due || !queue_.empty()) break;
-        if (closing_) return;  // drained
-        if (!lingering_.empty()) {
-          work_cv_.wait_until(lock, lingering_.front().since + linger);
-        } else if (!unhealthy_.load()) {
-          work_cv_.wait(lock);
-        } else if (work_cv_.wait_for(lock, kProbeInterval) == std::cv_status::timeout &&
-                   queue_.empty() && lingering_.empty() && !closing_) {
-          probe = true;  // nothing else writes: find out whether a write commits again
-          break;
-        }
-      }
-      if (probe) {
-        lock.unlock();
-        ProbeCommit();
-        continue;
+      if (!WaitForWrites(lock, work_cv_, lingering_, queue_, closing_, options_.max_batch, linger, health_,
+                         [this] { ProbeCommit(); }, lingering_due)) {
+        return;  // closing, and drained
       }
       ops = TakeGroup(lingering_due);
     }
@@ -334,19 +308,9 @@ void SqliteInbox::NoteCommitOutcome(const Status& group, const std::vector<Statu
     if (fault == nullptr && IsStorageFault(result)) fault = &result;
   }
   if (fault != nullptr) {
-    std::lock_guard lock(health_mu_);
-    if (health_.can_commit) {
-      health_.can_commit = false;
-      health_.since_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                             std::chrono::system_clock::now().time_since_epoch())
-                             .count();
-    }
-    health_.reason = fault->message();
-    unhealthy_.store(true);
-  } else if (wrote && unhealthy_.load()) {
-    std::lock_guard lock(health_mu_);
-    health_ = InboxHealth{};
-    unhealthy_.store(false);
+    health_.NoteFault(*fault);
+  } else if (wrote) {
+    health_.NoteWritten();
   }
 }
 
@@ -357,10 +321,7 @@ void SqliteInbox::ProbeCommit() {
   CommitGroup(ops);
 }
 
-InboxHealth SqliteInbox::Health() const {
-  std::lock_guard lock(health_mu_);
-  return health_;
-}
+InboxHealth SqliteInbox::Health() const { return health_.Get(); }
 
 void SqliteInbox::QueueWrite(std::function<Status(Db&)> apply,
                              std::function<void(const Status&)> finish, bool linger) {

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "alipaymsg/inbox.h"
+#include "inbox/backend_common.h"
 #include "inbox/sqlite_db.h"
 
 namespace alipaymsg::inbox {
@@ -141,9 +142,7 @@ class SqliteInbox final : public Inbox {
   std::thread writer_;
   std::atomic<std::thread::id> writer_id_{};
 
-  mutable std::mutex health_mu_;
-  InboxHealth health_;  // guarded by health_mu_
-  std::atomic<bool> unhealthy_{false};
+  CommitHealth health_;
 
   std::atomic<int64_t> commits_{0};
   std::atomic<int64_t> stored_{0};

@@ -6,6 +6,7 @@
 #include <future>
 #include <utility>
 
+#include "inbox/backend_common.h"
 #include "inbox/schema.h"
 #include "inbox/sqlite_inbox.h"
 
@@ -207,17 +208,13 @@ Status SqliteInbox::CountAudit(Db& db) {
 
 Status SqliteInbox::PruneAudit(Db& db) {
   const RejectedAuditLimits& limits = options_.rejected;
-  if (audit_rows_ <= limits.max_rows && audit_bytes_ <= limits.max_bytes) return Status::Ok();
-  // Down to 90% of each bound, so that a flood prunes once per tenth of the cap, not once per row.
-  const int64_t rows_target = limits.max_rows - limits.max_rows / 10;
-  const int64_t bytes_target = limits.max_bytes - limits.max_bytes / 10;
+  if (!AuditOverLimits(audit_rows_, audit_bytes_, limits)) return Status::Ok();
   auto prune = db.Prepare(std::string("DELETE FROM rejected WHERE id IN (SELECT id FROM rejected ORDER BY id "
                                       "LIMIT ?1) RETURNING ") + kAuditBytesSql);
   if (!prune.ok()) return prune.status();
-  while (audit_rows_ > rows_target || audit_bytes_ > bytes_target) {
+  while (int64_t n = AuditRowsToPrune(audit_rows_, audit_bytes_, limits)) {
     (*prune)->Reset();
-    // Over on rows: exactly the excess; over on bytes only: a tenth of the rows at a time.
-    (*prune)->Bind(1, audit_rows_ > rows_target ? audit_rows_ - rows_target : std::max<int64_t>(audit_rows_ / 10, 1));
+    (*prune)->Bind(1, n);
     int64_t deleted = 0;
     while (true) {
       Result<bool> row = (*prune)->Step();
@@ -227,11 +224,9 @@ Status SqliteInbox::PruneAudit(Db& db) {
       --audit_rows_;
       audit_bytes_ -= (*prune)->Int(0);
     }
-    if (deleted == 0) {  // the table is empty: the counts had drifted (another writer pruned)
-      audit_rows_ = audit_bytes_ = 0;
-      break;
-    }
+    if (deleted == 0) break;  // the table is empty: the counts had drifted (another writer pruned)
   }
+  if (audit_rows_ <= 0) audit_rows_ = audit_bytes_ = 0;
   return Status::Ok();
 }
 

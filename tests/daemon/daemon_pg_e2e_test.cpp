@@ -234,6 +234,7 @@ TEST_F(DaemonPostgresE2ETest, AnUnreachableDatabaseKeepsTheDaemonUnreadyAndAckin
   for (const std::string& id : ids) EXPECT_EQ(counts[id], 1) << id;
 }
 
+// Also: /readyz flips to not ready (the inbox cannot commit) while the database is down, and back.
 TEST_F(DaemonPostgresE2ETest, APostgresRestartMidStreamLosesAndDoublesNothing) {
   std::string error;
   auto own = testing::PostgresServer::Start(error);  // its own: restarted here
@@ -246,8 +247,17 @@ TEST_F(DaemonPostgresE2ETest, APostgresRestartMidStreamLosesAndDoublesNothing) {
   auto ids = sim_->AddMessages(kApp, kApi, R"({"n":3})", kMessages);
   ASSERT_EQ(ids.size(), static_cast<size_t>(kMessages));
   ASSERT_TRUE(WaitUntil([&] { return LineCount(Jsonl("a")) >= kMessages / 10; }, seconds(60))) << daemon->Log();
-  ASSERT_EQ(own->Restart(), "");  // immediate shutdown: connections cut mid-transaction
+  ASSERT_EQ(own->Stop(), "");  // immediate shutdown: connections cut mid-transaction
   const bool mid_stream = sim_->Stat("acked_messages") < kMessages;
+  // While the database is away, /readyz says that the inbox cannot commit; once it is back, ready again.
+  std::string not_ready;
+  EXPECT_TRUE(WaitUntil([&] {
+    auto readyz = daemon->Admin("/readyz");
+    not_ready = readyz.body;
+    return readyz.status == 503 && not_ready.find("cannot commit") != std::string::npos;
+  }, seconds(30))) << not_ready << "\n" << daemon->Log();
+  ASSERT_EQ(own->Restart(), "");
+  EXPECT_TRUE(WaitUntil([&] { return daemon->Ready(); }, seconds(60))) << daemon->Admin("/readyz").body;
   // A SUCCESS for a message whose commit was lost would make the simulator forget it: it would be
   // missing below. Every ack answered FAIL is redelivered and must land once.
   ASSERT_TRUE(WaitUntil([&] { return sim_->Stat("acked_messages") == kMessages && LineCount(Jsonl("a")) >= kMessages; },

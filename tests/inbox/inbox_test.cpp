@@ -13,6 +13,7 @@
 #include <mutex>
 #include <thread>
 
+#include "inbox/inbox_backend.h"
 #include "inbox/scoped_temp_dir.h"
 #include "inbox/sqlite_query.h"
 #include "testing/postgres_server.h"
@@ -21,6 +22,9 @@ namespace alipaymsg {
 namespace {
 
 using namespace std::chrono_literals;
+using testing::Backend;
+using testing::BackendName;
+using testing::TestOptions;
 
 InboundMessage Msg(const std::string& msg_id, const std::string& app_id = "2021000000000001",
                    const std::string& msg_api = "alipay.open.mini.version.audit.passed") {
@@ -36,18 +40,6 @@ InboundMessage Msg(const std::string& msg_id, const std::string& app_id = "20210
 
 DispatchResult Done() { return DispatchResult{DispatchResult::Kind::kDone, 0, ""}; }
 
-// Runs SQL on the SQLite file at `path` through a connection of the test's own.
-void SqliteExec(const std::string& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  sqlite3_busy_timeout(db, 5000);
-  char* error = nullptr;
-  int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error);
-  EXPECT_EQ(rc, SQLITE_OK) << (error ? error : "");
-  sqlite3_free(error);
-  sqlite3_close(db);
-}
-
 // ---- SQLite only: the file, its owner lock, read-only opening, migrations, WAL ----
 
 class InboxTest : public ::testing::Test {
@@ -60,7 +52,7 @@ class InboxTest : public ::testing::Test {
     return inbox.ok() ? std::move(*inbox) : nullptr;
   }
 
-  void ExecSql(const std::string& sql) { SqliteExec(path_, sql); }
+  void ExecSql(const std::string& sql) { testing::SqliteExec(path_, sql); }
   int64_t QueryInt(const std::string& sql) { return testing::SqliteQueryInt(path_, sql); }
 
   testing::ScopedTempDir dir_{"inbox-test"};
@@ -207,82 +199,8 @@ TEST_F(InboxTest, RefusesPathsThatAreNotFiles) {
 
 // ---- the contract every Inbox keeps: one suite, run on each backend ----
 
-enum class Backend { kSqlite, kPostgres };
-std::string BackendName(Backend backend) { return backend == Backend::kSqlite ? "Sqlite" : "Postgres"; }
-
-// The options the contract tests vary, mapped onto each backend's own.
-struct TestOptions {
-  int max_batch = 512;
-  int max_queued = 8192;
-  int complete_linger_ms = 10;
-  std::string instance = "instance-a";  // PostgreSQL's instance id (SQLite: ignored)
-};
-
-class InboxContractTest : public ::testing::TestWithParam<Backend> {
+class InboxContractTest : public testing::InboxBackendTest {
  protected:
-  void SetUp() override {
-    if (GetParam() == Backend::kSqlite) {
-      path_ = dir_.path() + "/inbox.db";
-      return;
-    }
-    testing::PostgresServer* server = testing::SharedPostgres();
-    ASSERT_NE(server, nullptr);
-    server_ = server;
-    url_ = server->FreshDatabaseUrl("inbox");
-    database_ = url_.substr(url_.rfind('/') + 1);
-    ASSERT_FALSE(url_.empty());
-  }
-
-  Result<std::unique_ptr<Inbox>> TryOpen(const TestOptions& o) {
-    if (GetParam() == Backend::kSqlite) {
-      SqliteInboxOptions options;
-      options.max_batch = o.max_batch;
-      options.max_queued = o.max_queued;
-      options.complete_linger_ms = o.complete_linger_ms;
-      return OpenSqliteInbox(path_, options);
-    }
-    PostgresInboxOptions options;
-    options.max_batch = o.max_batch;
-    options.max_queued = o.max_queued;
-    options.complete_linger_ms = o.complete_linger_ms;
-    options.instance_id = o.instance;
-    return OpenPostgresInbox(url_, options);
-  }
-
-  std::unique_ptr<Inbox> OpenInbox(const TestOptions& options = {}) {
-    auto inbox = TryOpen(options);
-    EXPECT_TRUE(inbox.ok()) << inbox.status().ToString();
-    return inbox.ok() ? std::move(*inbox) : nullptr;
-  }
-
-  // What errors name the inbox by: the file, or the database's URL.
-  std::string Where() const { return GetParam() == Backend::kSqlite ? path_ : url_; }
-  // The backend's name of an inbox table.
-  std::string T(const std::string& table) const {
-    return GetParam() == Backend::kSqlite ? table : "alipaymsg_" + table;
-  }
-  int CurrentSchemaVersion() const {
-    return GetParam() == Backend::kSqlite ? 2 : PostgresInboxCurrentSchemaVersion();
-  }
-
-  // Runs SQL on the inbox's database through a connection of the test's own.
-  void ExecSql(const std::string& sql) {
-    if (GetParam() == Backend::kPostgres) {
-      EXPECT_EQ(server_->Exec(database_, sql), "");
-      return;
-    }
-    SqliteExec(path_, sql);
-  }
-
-  int64_t QueryInt(const std::string& sql) {
-    if (GetParam() == Backend::kPostgres) {
-      std::string value;
-      EXPECT_EQ(server_->Exec(database_, sql, &value), "");
-      return value.empty() ? -1 : std::stoll(value);
-    }
-    return testing::SqliteQueryInt(path_, sql);
-  }
-
   // SQL inside an inbox transaction (a handler's effect), on whichever backend it is.
   static Status ExecInTransaction(InboxTransaction& tx, const std::string& sql) {
     if (tx.backend() == "postgresql") {
@@ -296,15 +214,10 @@ class InboxContractTest : public ::testing::TestWithParam<Backend> {
     if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK) return Internal(sqlite3_errmsg(db));
     return Status::Ok();
   }
-
-  testing::ScopedTempDir dir_{"inbox-test"};
-  std::string path_;
-  testing::PostgresServer* server_ = nullptr;
-  std::string url_, database_;
 };
 
 INSTANTIATE_TEST_SUITE_P(Backends, InboxContractTest, ::testing::Values(Backend::kSqlite, Backend::kPostgres),
-                         [](const ::testing::TestParamInfo<Backend>& info) { return BackendName(info.param); });
+                         testing::BackendTestName);
 
 TEST_P(InboxContractTest, StoresAndReadsBack) {
   auto inbox = OpenInbox();

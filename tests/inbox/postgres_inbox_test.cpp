@@ -271,7 +271,8 @@ TEST_F(PostgresInboxTest, InstancesStartingTogetherCreateTheSchemaOnce) {
   }
   for (auto& t : threads) t.join();
   for (int i = 0; i < kInstances; ++i) EXPECT_TRUE(inboxes[i]) << errors[i];
-  EXPECT_EQ(Query("SELECT count(*) FROM alipaymsg_schema_version"), "1");
+  // One row per version: each step applied once.
+  EXPECT_EQ(Query("SELECT count(*) FROM alipaymsg_schema_version"), std::to_string(PostgresInboxCurrentSchemaVersion()));
   ASSERT_TRUE(inboxes[0]);
   ASSERT_TRUE(inboxes[0]->Store({Msg("m1")}).ok());
   ASSERT_TRUE(inboxes[kInstances - 1]);
@@ -339,11 +340,19 @@ TEST_F(PostgresInboxTest, ADatabaseRestartFailsWhatItInterruptsAndThenCarriesOn)
   database_ = url_.substr(url_.rfind('/') + 1);
   auto inbox = Open("a");
   ASSERT_TRUE(inbox->Store({Msg("before")}).ok());
+  EXPECT_TRUE(inbox->Health().can_commit);
   ASSERT_EQ(server_->Stop(), "");
   auto while_down = inbox->Store({Msg("during")});
   EXPECT_FALSE(while_down.ok()) << "nothing may be reported stored while the database is down";
   EXPECT_FALSE(inbox->Claim(1, 0).ok());
+  // For /readyz: the inbox says it cannot commit, and why.
+  InboxHealth health = inbox->Health();
+  EXPECT_FALSE(health.can_commit);
+  EXPECT_FALSE(health.reason.empty());
+  EXPECT_GT(health.since_ms, 0);
   ASSERT_EQ(server_->Restart(), "");
+  // It finds out by itself that commits work again (no write of ours needed).
+  EXPECT_TRUE(WaitFor([&] { return inbox->Health().can_commit; })) << inbox->Health().reason;
   ASSERT_TRUE(WaitFor([&] { return inbox->Store({Msg("after")}).ok(); })) << "no reconnect";
   EXPECT_TRUE(WaitFor([&] { return inbox->Stats().ok(); }));
   Result<std::vector<StoredMessage>> claimed = Status(StatusCode::kInternal, "not yet");
@@ -356,6 +365,89 @@ TEST_F(PostgresInboxTest, ADatabaseRestartFailsWhatItInterruptsAndThenCarriesOn)
   EXPECT_TRUE(ids.count("before"));
   EXPECT_TRUE(ids.count("after"));
   for (const auto& m : *claimed) EXPECT_TRUE(inbox->Complete(kApp, m.message.msg_id, Done(), 0).ok());
+}
+
+RejectedMessage Forged(const std::string& msg_id) {
+  RejectedMessage r;
+  r.app_id = kApp;
+  r.msg_id = msg_id;
+  r.msg_api = "alipay.open.mini.version.audit.passed";
+  r.reason = "signature mismatch";
+  r.raw_frame = std::string(300, 'x');
+  r.channel = "websocket";
+  return r;
+}
+
+// Several instances recording forgeries at once: the count stays exact, the audit within its bounds,
+// and its bookkeeping row agrees with the table (the pruning of one never races another's).
+TEST_F(PostgresInboxTest, InstancesRecordingRejectionsTogetherKeepTheCountExactAndTheAuditBounded) {
+  constexpr int kInstances = 2, kThreads = 4, kEach = 300;
+  std::vector<std::unique_ptr<Inbox>> inboxes;
+  for (int i = 0; i < kInstances; ++i) {
+    PostgresInboxOptions options;
+    options.instance_id = "audit-" + std::to_string(i);
+    options.rejected.max_rows = 100;
+    auto inbox = OpenPostgresInbox(url_, options);
+    ASSERT_TRUE(inbox.ok()) << inbox.status().ToString();
+    inboxes.push_back(std::move(*inbox));
+  }
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kInstances; ++i) {
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, i, t] {
+        for (int n = 0; n < kEach; ++n) {
+          const std::string id = std::to_string(i) + "-" + std::to_string(t) + "-" + std::to_string(n);
+          if (!inboxes[i]->RecordRejected(Forged(id)).ok()) ++failures;
+        }
+      });
+    }
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(failures.load(), 0);
+  constexpr int kTotal = kInstances * kThreads * kEach;
+  for (auto& inbox : inboxes) {
+    auto stats = inbox->Stats();
+    ASSERT_TRUE(stats.ok()) << stats.status().ToString();
+    EXPECT_EQ(stats->rejected_total, kTotal);
+    EXPECT_LE(stats->rejected, 100);
+    EXPECT_GE(stats->rejected, 90);
+  }
+  EXPECT_EQ(Query("SELECT kept_rows - (SELECT count(*) FROM alipaymsg_rejected) FROM alipaymsg_rejected_audit"), "0");
+  EXPECT_EQ(Query("SELECT kept_bytes - (SELECT sum(octet_length(app_id) + octet_length(msg_id) + octet_length(msg_api) + "
+                  "octet_length(reason) + octet_length(raw_frame) + octet_length(channel)) FROM alipaymsg_rejected) "
+                  "FROM alipaymsg_rejected_audit"),
+            "0");
+  // Pruning takes the oldest: the newest rows are kept.
+  for (int i = 0; i < kInstances; ++i) ASSERT_TRUE(inboxes[i]->RecordRejected(Forged("last-" + std::to_string(i))).ok());
+  EXPECT_EQ(Query("SELECT count(*) FROM alipaymsg_rejected WHERE msg_id LIKE 'last-%'"), std::to_string(kInstances));
+  EXPECT_EQ(inboxes[0]->Stats()->rejected_total, kTotal + kInstances);
+}
+
+// An inbox of schema version 1 (no audit bookkeeping; every rejection kept) migrates: the rows there
+// are counted as the rejections so far, and an owning instance prunes them to its limits at once.
+TEST_F(PostgresInboxTest, MigratesAVersion1AuditCountingItsRowsAndPruningThem) {
+  {
+    auto inbox = Open("a");
+    ASSERT_TRUE(inbox);
+  }
+  EXPECT_EQ(Query("DROP TABLE alipaymsg_rejected_audit"), "");
+  EXPECT_EQ(Query("DELETE FROM alipaymsg_schema_version WHERE version > 1"), "");
+  EXPECT_EQ(Query("INSERT INTO alipaymsg_rejected (app_id, msg_id, msg_api, reason, raw_frame, channel, received_at_ms) "
+                  "SELECT 'a', 'old-' || n, 'api', 'bad signature', decode('7878', 'hex'), 'websocket', n "
+                  "FROM generate_series(1, 500) AS n"),
+            "");
+  PostgresInboxOptions options;
+  options.instance_id = "a";
+  options.rejected.max_rows = 50;
+  auto inbox = OpenPostgresInbox(url_, options);
+  ASSERT_TRUE(inbox.ok()) << inbox.status().ToString();
+  EXPECT_EQ(*PostgresInboxSchemaVersion(url_), PostgresInboxCurrentSchemaVersion());
+  auto stats = (*inbox)->Stats();
+  ASSERT_TRUE(stats.ok()) << stats.status().ToString();
+  EXPECT_EQ(stats->rejected_total, 500);
+  EXPECT_LE(stats->rejected, 50);
+  EXPECT_EQ(Query("SELECT count(*) FROM alipaymsg_rejected WHERE msg_id = 'old-500'"), "1");
 }
 
 TEST_F(PostgresInboxTest, ErrorsAndLogsNeverShowThePassword) {

@@ -1,5 +1,5 @@
-// Reads one integer straight from an inbox file (a second connection), for tests that check what
-// the SQLite inbox wrote.
+// Reads one integer from, or runs SQL on, an inbox file through a connection of the test's own, for
+// tests that check (or tamper with) what the SQLite inbox wrote.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -20,6 +20,17 @@ inline int64_t SqliteQueryInt(const std::string& path, const std::string& sql) {
   sqlite3_finalize(stmt);
   sqlite3_close(db);
   return value;
+}
+
+inline void SqliteExec(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  sqlite3_busy_timeout(db, 5000);
+  char* error = nullptr;
+  int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error);
+  EXPECT_EQ(rc, SQLITE_OK) << (error ? error : "");
+  sqlite3_free(error);
+  sqlite3_close(db);
 }
 
 }  // namespace alipaymsg::testing
