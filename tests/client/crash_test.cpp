@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "sim_process.h"
+#include "testing/sanitizers.h"
 #include "testing/test_paths.h"
 
 namespace alipaymsg::clienttest {
@@ -56,8 +57,10 @@ TEST(CrashTest, SigkillAtRandomMomentsLosesNothingAndDoublesNothing) {
   const std::string log = dir + "/worker.log";
 
   std::mt19937 rng(std::random_device{}());
-  std::uniform_int_distribution<int> before_post_ms(0, 150);  // start-up, register, connect, idle
-  std::uniform_int_distribution<int> after_post_ms(0, 80);    // mid-stream: frames read, not all acked
+  // Windows in which the worker starts, registers, connects, idles / reads frames, not all acked;
+  // stretched under ASan, whose start-up alone can exceed them.
+  std::uniform_int_distribution<int> before_post_ms(0, 150 * testing::kSanitizerSlowdown);
+  std::uniform_int_distribution<int> after_post_ms(0, 80 * testing::kSanitizerSlowdown);
   std::vector<std::string> ids;
   constexpr int kKills = 22;
   constexpr int kPerRound = 300;

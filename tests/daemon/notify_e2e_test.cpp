@@ -18,6 +18,7 @@
 
 #include "daemon_process.h"
 #include "testing/raw_connection.h"
+#include "testing/sanitizers.h"
 #include "testing/test_paths.h"
 
 namespace alipaymsg::daemontest {
@@ -426,7 +427,9 @@ TEST_F(NotifyE2ETest, AdminFloodKeepsMemoryBoundedAndHealthzAnswering) {
   flooding = false;
   health.join();
   const int64_t peak_kb = ProcStatusKb(pid, "VmHWM");
-  EXPECT_LE(peak_kb, 128 * 1024) << "peak RSS " << peak_kb << " kB";
+  // Under ASan the daemon starts near 200 MB (shadow memory): there the bound is on the growth.
+  EXPECT_LE(testing::kUnderAddressSanitizer ? peak_kb - baseline_kb : peak_kb, 128 * 1024)
+      << "peak RSS " << peak_kb << " kB, baseline " << baseline_kb << " kB";
   EXPECT_GE(answered.load(), 1);
   EXPECT_EQ(healthz_ok.load(), healthz_tries.load()) << "/healthz missed answers during the flood";
   // Memory returns: the connections are gone and RSS is back near where it started.
