@@ -127,6 +127,13 @@ class InboxTransaction {
   // registration per `key` and transaction counts (true for that one; later ones are ignored).
   // Hooks run in registration order; none runs when the transaction is abandoned.
   virtual bool BeforeCommit(const void* key, std::function<Status()> hook) = 0;
+
+  // True when a failing effect aborts this whole transaction (the inbox then reruns its requests
+  // each on its own, where this is false), so that nothing an effect did is ever undone while the
+  // rest of the transaction commits. An effect may then keep its bookkeeping in memory and write it
+  // once, from its BeforeCommit hook, instead of once per call. False: a failed request's writes
+  // are undone on their own (a savepoint) and the others commit.
+  virtual bool all_or_nothing() const { return false; }
 };
 
 class Inbox {

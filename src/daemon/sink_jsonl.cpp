@@ -63,6 +63,18 @@ Status FsyncDirectoryOf(const std::string& path) {
   return rc == 0 ? Status::Ok() : Errno("fsync of directory " + dir.string());
 }
 
+// The one row's first column of `r` (which it frees), or what went wrong while doing `what`.
+Result<int64_t> SinkRowInt(PGresult* r, const std::string& what) {
+  Status status = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1
+                      ? Status::Ok()
+                      : IoError(what + (PQresultStatus(r) == PGRES_TUPLES_OK ? " (no row: was Recover() called?)"
+                                                                              : ": " + std::string(PQresultErrorMessage(r))));
+  const int64_t value = status.ok() ? std::strtoll(PQgetvalue(r, 0, 0), nullptr, 10) : 0;
+  PQclear(r);
+  if (!status.ok()) return status;
+  return value;
+}
+
 }  // namespace
 
 JsonlSink::~JsonlSink() {
@@ -175,25 +187,68 @@ Status JsonlSink::Recover(Inbox& inbox, const std::string& key) {
 Status JsonlSink::AppendPostgres(InboxTransaction& tx, std::string_view line) {
   auto* conn = static_cast<PGconn*>(tx.native());
   if (key_.empty()) return Internal("the jsonl sink " + path_ + " was not recovered against the inbox");
+  if (tx.all_or_nothing()) return AppendPostgresDeferred(tx, conn, line);
   const bool first_in_transaction = tx.BeforeCommit(this, [this] { return SyncBeforeCommit(); });
   if (first_in_transaction || fd_ < 0) ALIPAYMSG_RETURN_IF_ERROR(OpenForTransaction());
   const int64_t total = static_cast<int64_t>(line.size()) + 1;
   // The offset is the committed size, or the file's end when someone cut the file shorter.
   const std::string file_size = std::to_string(file_size_), length = std::to_string(total);
   const char* params[] = {key_.c_str(), file_size.c_str(), length.c_str()};
-  PGresult* r = PQexecParams(conn,
-                             "UPDATE alipaymsg_jsonl_sink SET committed_size = LEAST(committed_size, $2::bigint) "
-                             "+ $3::bigint, lines = lines + 1 WHERE sink = $1 RETURNING committed_size - $3::bigint",
-                             3, nullptr, params, nullptr, nullptr, 0);
-  Status status = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1
-                      ? Status::Ok()
-                      : IoError(std::string("recording the jsonl sink's size") +
-                                (PQresultStatus(r) == PGRES_TUPLES_OK ? " (no row: was Recover() called?)"
-                                                                       : std::string(": ") + PQresultErrorMessage(r)));
-  const int64_t offset = status.ok() ? std::strtoll(PQgetvalue(r, 0, 0), nullptr, 10) : 0;
-  PQclear(r);
-  if (!status.ok()) return status;
-  return WriteAt(offset, line);
+  Result<int64_t> offset = SinkRowInt(
+      PQexecParams(conn,
+                   "UPDATE alipaymsg_jsonl_sink SET committed_size = LEAST(committed_size, $2::bigint) "
+                   "+ $3::bigint, lines = lines + 1 WHERE sink = $1 RETURNING committed_size - $3::bigint",
+                   3, nullptr, params, nullptr, nullptr, 0),
+      "recording the jsonl sink's size");
+  if (!offset.ok()) return offset.status();
+  return WriteAt(*offset, line);
+}
+
+// In a transaction that no failure commits partly, the row is read (and locked) by the first line
+// and written once by the before-commit hook: one statement each per transaction, not per line.
+Status JsonlSink::AppendPostgresDeferred(InboxTransaction& tx, PGconn* conn, std::string_view line) {
+  const bool first_in_transaction =
+      tx.BeforeCommit(this, [this, conn] { return RecordDeferredBeforeCommit(conn); });
+  if (!first_in_transaction && (fd_ < 0 || !deferred_)) {
+    // Only after a failure earlier in this transaction, which then cannot commit.
+    return Internal("the jsonl sink " + path_ + " lost its place in the transaction");
+  }
+  if (first_in_transaction) {
+    deferred_.reset();
+    ALIPAYMSG_RETURN_IF_ERROR(OpenForTransaction());
+    const char* params[] = {key_.c_str()};
+    Result<int64_t> committed = SinkRowInt(
+        PQexecParams(conn, "SELECT committed_size FROM alipaymsg_jsonl_sink WHERE sink = $1 FOR UPDATE", 1,
+                     nullptr, params, nullptr, nullptr, 0),
+        "reading the jsonl sink's size");
+    if (!committed.ok()) return committed.status();
+    // The committed size, or the file's end when someone cut the file shorter (as per line above).
+    deferred_ = Deferred{std::min(*committed, file_size_), 0};
+  }
+  ALIPAYMSG_RETURN_IF_ERROR(WriteAt(deferred_->end, line));
+  deferred_->end = file_size_;
+  ++deferred_->lines;
+  return Status::Ok();
+}
+
+Status JsonlSink::RecordDeferredBeforeCommit(PGconn* conn) {
+  {
+    std::lock_guard lock(mu_);
+    if (!deferred_) return Internal("the jsonl sink " + path_ + " lost its lines before recording them");
+    const std::string end = std::to_string(deferred_->end), lines = std::to_string(deferred_->lines);
+    deferred_.reset();  // whatever happens next, the next transaction starts from the table
+    const char* params[] = {key_.c_str(), end.c_str(), lines.c_str()};
+    PGresult* r = PQexecParams(conn,
+                               "UPDATE alipaymsg_jsonl_sink SET committed_size = $2::bigint, "
+                               "lines = lines + $3::bigint WHERE sink = $1",
+                               3, nullptr, params, nullptr, nullptr, 0);
+    Status status = PQresultStatus(r) == PGRES_COMMAND_OK && std::strcmp(PQcmdTuples(r), "1") == 0
+                        ? Status::Ok()
+                        : IoError(std::string("recording the jsonl sink's size: ") + PQresultErrorMessage(r));
+    PQclear(r);
+    if (!status.ok()) return status;
+  }
+  return SyncBeforeCommit();
 }
 
 Status JsonlSink::PrepareFor(sqlite3* db) {

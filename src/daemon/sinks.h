@@ -16,6 +16,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -24,6 +25,7 @@
 #include "alipaymsg/router.h"
 
 struct sqlite3;
+struct pg_conn;  // libpq's PGconn
 struct sqlite3_stmt;
 
 namespace alipaymsg {
@@ -115,6 +117,8 @@ class Slots {
 // (crash, error), the bytes beyond the recorded size are not part of the output: Recover() truncates
 // them at start-up, and the next write overwrites them anyway. Writes happen on the inbox's single
 // writer thread, in commit order; the file stays open and the statements stay prepared between them.
+// In a PostgreSQL transaction that is all_or_nothing (InboxTransaction), the row is read and locked
+// by the transaction's first line and written once by its before-commit hook, not once per line.
 class JsonlSink final : public Sink {
  public:
   explicit JsonlSink(std::string path) : path_(std::move(path)) {}
@@ -141,6 +145,8 @@ class JsonlSink final : public Sink {
  private:
   Status PrepareFor(sqlite3* db);
   Status AppendPostgres(InboxTransaction& tx, std::string_view line);
+  Status AppendPostgresDeferred(InboxTransaction& tx, pg_conn* conn, std::string_view line);
+  Status RecordDeferredBeforeCommit(pg_conn* conn);
   Status TruncateToCommitted(int64_t committed_size);
   Status WriteAt(int64_t offset, std::string_view line);
   Status OpenForTransaction();
@@ -154,6 +160,12 @@ class JsonlSink final : public Sink {
   int64_t file_size_ = 0;      // of the open file, as this sink left it
   bool unsynced_ = false;      // written since the last fdatasync
   bool created_ = false;       // created since the last sync: its directory entry needs an fsync
+  // The current all_or_nothing PostgreSQL transaction's lines: where the next goes, and how many.
+  struct Deferred {
+    int64_t end = 0;
+    int64_t lines = 0;
+  };
+  std::optional<Deferred> deferred_;
   sqlite3* stmt_db_ = nullptr;  // the connection the statements below belong to
   sqlite3_stmt* read_ = nullptr;
   sqlite3_stmt* write_ = nullptr;

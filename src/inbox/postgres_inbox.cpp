@@ -47,10 +47,11 @@ std::string DefaultInstanceId() {
 
 class PgTransaction final : public InboxTransaction {
  public:
-  PgTransaction(PgConn& conn, std::vector<PostgresInbox::BeforeCommitHook>* hooks)
-      : conn_(conn), hooks_(hooks) {}
+  PgTransaction(PgConn& conn, std::vector<PostgresInbox::BeforeCommitHook>* hooks, bool all_or_nothing = false)
+      : conn_(conn), hooks_(hooks), all_or_nothing_(all_or_nothing) {}
   void* native() override { return conn_.handle(); }
   std::string_view backend() const override { return "postgresql"; }
+  bool all_or_nothing() const override { return all_or_nothing_; }
   bool BeforeCommit(const void* key, std::function<Status()> hook) override {
     if (hooks_ == nullptr) return false;
     for (const auto& registered : *hooks_) {
@@ -63,6 +64,7 @@ class PgTransaction final : public InboxTransaction {
  private:
   PgConn& conn_;
   std::vector<PostgresInbox::BeforeCommitHook>* hooks_;
+  bool all_or_nothing_;
 };
 
 PostgresInbox::PostgresInbox(std::string url, PostgresInboxOptions options)
@@ -331,15 +333,21 @@ void PostgresInbox::CommitGroup(std::vector<WriteOp>& ops) {
   std::vector<Status> results(ops.size());
   Status group;
   std::optional<Status> fault;
+  bool batch_effects = true;
   for (int attempt = 1; attempt <= kGroupAttempts; ++attempt) {
-    bool retryable = false;
+    bool retryable = false, rerun_alone = false;
     fault.reset();
     std::fill(results.begin(), results.end(), Status::Ok());
     for (WriteOp& op : ops) {
       if (op.outcomes) op.outcomes->clear();
       op.effect_failed = false;
     }
-    group = TryGroup(ops, results, retryable, fault);
+    group = TryGroup(ops, results, retryable, fault, batch_effects, rerun_alone);
+    if (rerun_alone && batch_effects) {
+      batch_effects = false;  // an effect failed: find out which, and fail only its request
+      --attempt;
+      continue;
+    }
     if (group.ok() || !retryable) break;
   }
   if (group.ok()) commits_.fetch_add(1, std::memory_order_relaxed);
@@ -369,7 +377,7 @@ void PostgresInbox::CommitGroup(std::vector<WriteOp>& ops) {
 }
 
 Status PostgresInbox::TryGroup(std::vector<WriteOp>& ops, std::vector<Status>& results, bool& retryable,
-                               std::optional<Status>& fault) {
+                               std::optional<Status>& fault, bool batch_effects, bool& rerun_alone) {
   if (!writer_conn_) return Unavailable("the inbox is closed");
   PgConn& conn = *writer_conn_;
   if (Status connected = EnsureConnected(conn, writer_reconnect_); !connected.ok()) {
@@ -389,6 +397,15 @@ Status PostgresInbox::TryGroup(std::vector<WriteOp>& ops, std::vector<Status>& r
     } else {
       others.push_back(i);
     }
+  }
+  // Completions with effects join the plain ones when nothing else in the group needs a savepoint
+  // (another write's savepoint could otherwise undo some of an all_or_nothing effect's work).
+  std::vector<size_t> effects;
+  if (batch_effects && !others.empty() &&
+      std::all_of(others.begin(), others.end(), [&ops](size_t i) { return ops[i].kind == WriteOp::Kind::kComplete; })) {
+    effects = std::move(others);
+    others.clear();
+    plain.insert(plain.end(), effects.begin(), effects.end());
   }
   // A group of stores alone is one statement: it commits by itself, one round trip.
   const bool single_statement = plain.empty() && others.empty() && audits.empty();
@@ -417,6 +434,16 @@ Status PostgresInbox::TryGroup(std::vector<WriteOp>& ops, std::vector<Status>& r
   if (!plain.empty()) {
     Status status = ApplyPlainCompletions(conn, plain, ops, results);
     if (!status.ok()) return fail(status);
+  }
+  for (size_t i : effects) {  // in queue order (the order of a sink's lines)
+    WriteOp& op = ops[i];
+    if (!results[i].ok()) continue;  // not recorded (no longer ours): its effect must not happen
+    PgTransaction tx(conn, before_commit_, /*all_or_nothing=*/true);
+    Status status = Guarded([&] { return op.effect(tx); }, "the completion's effect");
+    if (!status.ok()) {
+      if (!conn.broken() && !Retryable(conn.last_sqlstate()) && !CannotCommit(conn)) rerun_alone = true;
+      return fail(status);
+    }
   }
   for (size_t i : others) {
     WriteOp& op = ops[i];

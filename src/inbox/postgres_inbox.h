@@ -3,8 +3,10 @@
 // Writes (stores, completions, replays, audit) go through one writer thread and its connection,
 // which drains what is queued into one transaction: all the group's stores as ONE multi-row
 // INSERT ... ON CONFLICT (app_id, msg_id) DO UPDATE SET delivery_count = ... RETURNING, all its plain
-// completions as one UPDATE ... FROM (VALUES ...), each completion carrying a transactional effect in
-// a savepoint of its own; then the BeforeCommit hooks, COMMIT, and the callbacks. A deadlock or
+// completions as one UPDATE ... FROM (VALUES ...), those carrying a transactional effect included,
+// their effects run after it without savepoints (an effect that fails reruns the group with each
+// effect in a savepoint of its own, so that only its own request fails); then the BeforeCommit
+// hooks, COMMIT, and the callbacks. A deadlock or
 // serialization failure against another instance reruns the whole group (the effects' contract
 // already is "nothing of it commits" on abort).
 //
@@ -107,8 +109,12 @@ class PostgresInbox final : public Inbox {
   // One attempt at the group's transaction; `results` gets each op's own status. A non-ok return
   // fails the whole group (retried when `retryable`). `fault` gets the first failure that says the
   // database cannot commit (connection lost, disk full, ...), for Health().
+  // With `batch_effects`, every completion (with an effect or not) is one statement for the group
+  // and the effects run after it in queue order without savepoints (all_or_nothing transactions):
+  // when one of them fails, the group is rolled back and `rerun_alone` set, and the group is rerun
+  // without batching, each effect in its own savepoint.
   Status TryGroup(std::vector<WriteOp>& ops, std::vector<Status>& results, bool& retryable,
-                  std::optional<Status>& fault);
+                  std::optional<Status>& fault, bool batch_effects, bool& rerun_alone);
   Status ApplyStores(PgConn& conn, std::vector<WriteOp*>& stores, std::vector<Status>& results,
                      const std::vector<WriteOp>& ops);
   Status ApplyPlainCompletions(PgConn& conn, std::vector<size_t>& indexes, std::vector<WriteOp>& ops,

@@ -615,6 +615,48 @@ TEST_P(InboxContractTest, TransactionalEffectCommitsWithTheResultOrNotAtAll) {
   EXPECT_EQ((*inbox->Get(app, "fails"))->state, MessageState::kPending);
 }
 
+// Completions sharing one commit: a failing effect fails its own request only (the PostgreSQL inbox
+// first tries the group's effects without savepoints, then reruns it with one per effect).
+TEST_P(InboxContractTest, AFailingEffectInAGroupFailsOnlyItsOwnRequest) {
+  ExecSql("CREATE TABLE IF NOT EXISTS effects (msg_id TEXT NOT NULL)");
+  TestOptions options;
+  options.complete_linger_ms = 500;
+  auto inbox = OpenInbox(options);
+  std::vector<InboundMessage> batch;
+  for (int i = 0; i < 6; ++i) batch.push_back(Msg("e" + std::to_string(i)));
+  ASSERT_TRUE(inbox->Store(batch).ok());
+  ASSERT_EQ(inbox->Claim(10, 0)->size(), 6u);
+  const int64_t commits_before = inbox->Stats()->commits;
+
+  std::vector<std::promise<Status>> results(6);
+  for (int i = 0; i < 6; ++i) {
+    const std::string id = "e" + std::to_string(i);
+    auto effect = [id](InboxTransaction& tx) -> Status {
+      Status inserted = ExecInTransaction(tx, "INSERT INTO effects (msg_id) VALUES ('" + id + "')");
+      if (!inserted.ok() || id != "e3") return inserted;
+      return Unavailable("downstream refused");  // after writing: that write must roll back
+    };
+    inbox->CompleteAsync("2021000000000001", id, Done(), 1, effect,
+                         [&results, i](Status s) { results[i].set_value(s); });
+  }
+  for (int i = 0; i < 6; ++i) {
+    auto future = results[i].get_future();
+    ASSERT_EQ(future.wait_for(30s), std::future_status::ready);
+    Status s = future.get();
+    if (i == 3) {
+      EXPECT_EQ(s.code(), StatusCode::kUnavailable) << s.ToString();
+    } else {
+      EXPECT_TRUE(s.ok()) << i << ": " << s.ToString();
+    }
+  }
+  EXPECT_EQ(inbox->Stats()->commits - commits_before, 1) << "the six results did not share a commit";
+  EXPECT_EQ(QueryInt("SELECT COUNT(*) FROM effects WHERE msg_id = 'e3'"), 0);
+  EXPECT_EQ(QueryInt("SELECT COUNT(*) FROM effects"), 5);
+  EXPECT_EQ(QueryInt("SELECT COUNT(DISTINCT msg_id) FROM effects"), 5);
+  EXPECT_EQ((*inbox->Get("2021000000000001", "e3"))->state, MessageState::kInFlight);
+  EXPECT_EQ(inbox->Stats()->done, 5);
+}
+
 TEST_P(InboxContractTest, ReplayPutsDeadAndUnhandledBackToPending) {
   auto inbox = OpenInbox();
   ASSERT_TRUE(inbox->Store({Msg("d1"), Msg("d2", "app2"), Msg("u1"), Msg("ok")}).ok());
