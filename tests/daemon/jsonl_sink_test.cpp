@@ -261,7 +261,9 @@ TEST_F(JsonlSinkTest, ExactlyOnceAcrossSigkill) {
       sinks.Add("sinks[0]", {"*"}, sink);
       Router router;
       if (!sinks.RegisterOn(router).ok()) _exit(4);
-      Dispatcher dispatcher(**inbox, std::move(router), FastRetries());
+      // Each killed run counts an attempt for every message it claimed; on a loaded machine no run
+      // may finish one, so the crash-loop limit must exceed the kills (+1 for the final run).
+      Dispatcher dispatcher(**inbox, std::move(router), FastRetries(/*max_attempts=*/10));
       if (!dispatcher.Start().ok()) _exit(5);
       dispatcher.Notify();
       dispatcher.WaitIdle(std::chrono::seconds(30));
@@ -278,7 +280,7 @@ TEST_F(JsonlSinkTest, ExactlyOnceAcrossSigkill) {
   ASSERT_TRUE(sink->Recover(db_).ok());
   SinkRouter sinks;
   sinks.Add("sinks[0]", {"*"}, sink);
-  DispatchAll(*inbox_, sinks);
+  DispatchAll(*inbox_, sinks, FastRetries(/*max_attempts=*/10));
 
   std::vector<std::string> lines = Lines(ReadAll(out_));
   std::multiset<std::string> ids;
