@@ -57,8 +57,8 @@ struct ReceiverOptions {
   Logger logger;  // none: silent (the library never prints)
 
   // Run() returns on SIGINT or SIGTERM. It installs handlers for them (an asio signal_set) only while
-  // it runs and puts back the default action when it returns; false leaves the process's signals
-  // alone (the application calls Stop()).
+  // it waits, and puts back what the process had before (its own handler, SIG_IGN, SIG_DFL) before
+  // it drains; false leaves the process's signals alone (the application calls Stop()).
   bool handle_signals = true;
 
   // Tuning. The Receiver sets client.inbox, ack_mode, handle_now, on_new_messages (and logger, when

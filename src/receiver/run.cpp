@@ -18,6 +18,17 @@ Status Receiver::Run() {
     stopped_before = stop_requested_;
   }
   if (!stopped_before) ALIPAYMSG_RETURN_IF_ERROR(Start());
+  // Asio puts back SIG_DFL when the signal_set goes; the application's own dispositions (SIG_IGN
+  // under nohup, a handler of its own) are put back after it instead.
+  struct sigaction previous[2] = {};
+  const int handled[2] = {SIGINT, SIGTERM};
+  if (options_.handle_signals) {
+    for (int i = 0; i < 2; ++i) sigaction(handled[i], nullptr, &previous[i]);
+  }
+  auto restore_signals = [&] {
+    if (!options_.handle_signals) return;
+    for (int i = 0; i < 2; ++i) sigaction(handled[i], &previous[i], nullptr);
+  };
   try {
     boost::asio::io_context io(1);
     std::optional<boost::asio::signal_set> signals;
@@ -40,12 +51,20 @@ Status Receiver::Run() {
       std::lock_guard lock(mu_);
       run_io_ = nullptr;
     }
-    // ~signal_set puts back the default actions: a second Ctrl-C during the drain ends the process
-    // (nothing is lost: what was not acked is redelivered, what was not handled runs at next start).
+    signals.reset();
   } catch (const boost::system::system_error& e) {
+    {
+      std::lock_guard lock(mu_);
+      run_io_ = nullptr;
+    }
+    restore_signals();
     Drain();
     return Internal(std::string("waiting for signals: ") + e.what());
   }
+  // Before the drain: a second Ctrl-C then does what the application had it do (by default, end the
+  // process; nothing is lost: what was not acked is redelivered, what was not handled runs at the
+  // next start).
+  restore_signals();
   Drain();
   return Status::Ok();
 }

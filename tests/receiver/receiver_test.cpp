@@ -2,6 +2,8 @@
 // simulator sends some twice), is acked only once it is in the inbox, and Stop() (from another thread
 // or from a handler) and the destructor shut down cleanly.
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <future>
@@ -211,6 +213,38 @@ TEST(ReceiverTest, DestructorStopsInOrderAndTheNextOneFinishesTheRest) {
   std::lock_guard lock(mu);
   EXPECT_EQ(handled.size(), static_cast<size_t>(kCount));
   for (const auto& [id, times] : handled) EXPECT_EQ(times, 1) << id;
+}
+
+// handle_signals: SIGTERM ends Run(), and the process's own disposition (here SIG_IGN) is back after.
+TEST(ReceiverTest, SigtermEndsRunAndThePreviousDispositionIsPutBack) {
+  const std::string dir = testing::MakeTempDir("receiver");
+  auto sim = StartSim(dir, false);
+  ASSERT_TRUE(sim);
+  ReceiverOptions options = OptionsFor(*sim, dir, false);
+  options.handle_signals = true;
+  auto receiver = Receiver::Open(options);
+  ASSERT_TRUE(receiver.ok()) << receiver.status().ToString();
+  (*receiver)->On("*", [](MessageView&) { return HandlerOutcome::Done(); });
+  struct sigaction ignore = {}, before = {};
+  ignore.sa_handler = SIG_IGN;
+  sigaction(SIGTERM, &ignore, &before);
+  auto disposition = [] {
+    struct sigaction now = {};
+    sigaction(SIGTERM, nullptr, &now);
+    return now.sa_handler;
+  };
+  RunThread run(**receiver);
+  // The signal_set is installed once SIGTERM is no longer ignored.
+  ASSERT_TRUE(WaitUntil([&] { return disposition() != SIG_IGN; }));
+  ASSERT_TRUE(WaitUntil([&] { return sim->Stat("connections") == 1; }));
+  kill(getpid(), SIGTERM);
+  std::optional<Status> ran = run.Finished();
+  ASSERT_TRUE(ran.has_value()) << "Run() did not return on SIGTERM";
+  EXPECT_TRUE(ran->ok()) << ran->ToString();
+  EXPECT_EQ((*receiver)->stop_signal(), SIGTERM);
+  EXPECT_EQ(disposition(), SIG_IGN);
+  EXPECT_TRUE(WaitUntil([&] { return sim->Stat("connections") == 0; }));
+  sigaction(SIGTERM, &before, nullptr);
 }
 
 TEST(ReceiverTest, OpenNamesEveryAppWhoseKeysAreMissing) {
