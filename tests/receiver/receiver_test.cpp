@@ -14,6 +14,7 @@
 
 #include "alipaymsg/receiver.h"
 #include "client/sim_process.h"
+#include "testing/postgres_server.h"
 #include "testing/test_paths.h"
 
 namespace alipaymsg {
@@ -213,6 +214,54 @@ TEST(ReceiverTest, DestructorStopsInOrderAndTheNextOneFinishesTheRest) {
   std::lock_guard lock(mu);
   EXPECT_EQ(handled.size(), static_cast<size_t>(kCount));
   for (const auto& [id, times] : handled) EXPECT_EQ(times, 1) << id;
+}
+
+// inbox_url: two receivers (two instances) on one PostgreSQL inbox, both connected for the same app,
+// the simulator sending some messages twice: every message is handled once across both.
+TEST(ReceiverTest, TwoReceiversOnOnePostgresInboxHandleEachMessageOnce) {
+  testing::PostgresServer* pg = testing::SharedPostgres();
+  ASSERT_TRUE(pg);
+  const std::string url = pg->FreshDatabaseUrl("receiver");
+  ASSERT_FALSE(url.empty());
+  const std::string dir = testing::MakeTempDir("receiver");
+  auto sim = StartSim(dir, false);
+  ASSERT_TRUE(sim);
+  std::mutex mu;
+  std::map<std::string, int> handled;
+  std::vector<std::unique_ptr<Receiver>> receivers;
+  std::vector<std::unique_ptr<RunThread>> runs;
+  for (const char* instance : {"a", "b"}) {
+    ReceiverOptions options = OptionsFor(*sim, dir, false);
+    options.inbox_url = url;
+    options.postgres.instance_id = instance;
+    auto receiver = Receiver::Open(options);
+    ASSERT_TRUE(receiver.ok()) << receiver.status().ToString();
+    (*receiver)->On(kApi, [&](MessageView& m) {
+      std::lock_guard lock(mu);
+      ++handled[m.msg_id()];
+      return HandlerOutcome::Done();
+    });
+    receivers.push_back(std::move(*receiver));
+    runs.push_back(std::make_unique<RunThread>(*receivers.back()));
+  }
+  ASSERT_TRUE(WaitUntil([&] { return sim->Stat("connections") == 2; })) << clienttest::ReadFile(sim->log_path());
+  constexpr int kCount = 60;
+  sim->Fault(R"({"kind":"duplicate","count":20})");
+  const std::vector<std::string> ids = sim->AddMessages(kApp, kApi, R"({"n":3})", kCount);
+  ASSERT_TRUE(WaitUntil([&] { return sim->Stat("acked_messages") == kCount; }, std::chrono::seconds(30)));
+  ASSERT_TRUE(WaitUntil([&] {
+    auto stats = receivers[0]->inbox().Stats();
+    return stats.ok() && stats->done == kCount && stats->pending + stats->in_flight == 0;
+  }, std::chrono::seconds(30)));
+  for (auto& receiver : receivers) receiver->Stop();
+  for (auto& run : runs) {
+    std::optional<Status> ran = run->Finished();
+    ASSERT_TRUE(ran.has_value() && ran->ok());
+  }
+  EXPECT_EQ(sim->Stat("acked.FAIL"), 0);
+  std::lock_guard lock(mu);
+  EXPECT_EQ(handled.size(), static_cast<size_t>(kCount));
+  for (const std::string& id : ids) EXPECT_EQ(handled[id], 1) << id;
 }
 
 // handle_signals: SIGTERM ends Run(), and the process's own disposition (here SIG_IGN) is back after.
