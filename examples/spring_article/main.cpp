@@ -11,16 +11,10 @@
 // Every flag can come from the environment instead (ALIPAY_APP_ID, ALIPAY_SIGN_TYPE, ...). Against
 // the simulator add --server-host 127.0.0.1:PORT --no-ssl. Key mode: --alipay-public-key-path
 // instead of the three certificate paths. Stops on SIGINT/SIGTERM.
-#include <signal.h>
-
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
-#include "alipaymsg/client.h"
-#include "alipaymsg/credentials.h"
-#include "alipaymsg/dispatcher.h"
-#include "alipaymsg/inbox.h"
-#include "alipaymsg/router.h"
+#include "alipaymsg/receiver.h"
 
 using namespace alipaymsg;
 
@@ -52,7 +46,7 @@ Handler LogAs(const char* what) {
   };
 }
 
-Status RegisterHandlers(Router& router) {
+void RegisterHandlers(Receiver& receiver) {
   const std::pair<const char*, const char*> handlers[] = {
       {"alipay.open.app.api.field.changed", "用户信息申请记录审核通知"},
       {"alipay.open.auth.appauth.cancelled", "第三方应用授权取消消息"},
@@ -62,10 +56,9 @@ Status RegisterHandlers(Router& router) {
       {"alipay.trade.refund.depositback.completed", "收单退款冲退完成通知"},
       {"alipay.open.mini.merchant.confirmed", "商户确认服务商代创建小程序结果通知"},
   };
-  for (const auto& [msg_api, what] : handlers) ALIPAYMSG_RETURN_IF_ERROR(router.On(msg_api, LogAs(what)));
+  for (const auto& [msg_api, what] : handlers) receiver.On(msg_api, LogAs(what));
   // No default handler: any other msgApi stays in the inbox as "unhandled" (replayable), it is not
   // acked away unseen.
-  return Status::Ok();
 }
 
 }  // namespace
@@ -97,7 +90,9 @@ int main(int argc, char** argv) {
 
   const bool cert_mode = !p.app_cert_public_key_path.empty() || !p.ali_pay_cert_public_key_path.empty() ||
                          !p.ali_pay_root_cert_path.empty();
-  CredentialsConfig config;
+  ReceiverOptions options;
+  ReceiverApp receiver_app;
+  CredentialsConfig& config = receiver_app.credentials;
   config.app_id = p.app_id;
   config.sign_type = p.sign_type;
   config.charset = p.chart_set;
@@ -109,68 +104,30 @@ int main(int argc, char** argv) {
   } else {
     config.alipay_public_key_path = p.alipay_public_key_path;
   }
-  auto credentials = Credentials::Load(config);
-  if (!credentials.ok()) {
-    spdlog::error("configuration: {}", credentials.status().ToString());
-    return 2;
-  }
-
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  signal(SIGPIPE, SIG_IGN);
-
-  auto inbox = OpenSqliteInbox(p.inbox_path);
-  if (!inbox.ok()) {
-    spdlog::error("inbox: {}", inbox.status().ToString());
-    return 1;
-  }
-  Router router;
-  if (Status registered = RegisterHandlers(router); !registered.ok()) {
-    spdlog::error("router: {}", registered.ToString());
-    return 1;
-  }
-  Dispatcher dispatcher(**inbox, std::move(router));
-  if (Status started = dispatcher.Start(); !started.ok()) {
-    spdlog::error("dispatcher: {}", started.ToString());
-    return 1;
-  }
-
-  ClientOptions options;
-  options.inbox = inbox->get();
+  receiver_app.connection.server_host = p.server_host;
+  receiver_app.connection.tls = p.ssl;
+  receiver_app.connection.ca_file = p.ca_file;
+  options.apps.push_back(std::move(receiver_app));
+  options.inbox_path = p.inbox_path;
   options.ack_mode = p.ack_mode == "after-handle" ? AckMode::kAfterHandle : AckMode::kAfterStore;
   options.logger = SpdlogLogger();
-  UseDispatcher(options, dispatcher);
-  auto client = Client::Create(std::move(options));
-  if (!client.ok()) {
-    spdlog::error("client: {}", client.status().ToString());
-    return 1;
-  }
-  AppOptions app_options;
-  app_options.credentials = std::make_shared<const Credentials>(std::move(*credentials));
-  app_options.server_host = p.server_host;
-  app_options.tls = p.ssl;
-  app_options.ca_file = p.ca_file;
-  if (Status added = (*client)->AddApp(std::move(app_options)); !added.ok()) {
-    spdlog::error("{}", added.ToString());
+
+  auto receiver = Receiver::Open(std::move(options));
+  if (!receiver.ok()) {
+    spdlog::error("configuration: {}", receiver.status().ToString());
     return 2;
   }
-  (*client)->Start();
+  RegisterHandlers(**receiver);
   spdlog::info("receiving messages for app {} from {} ({} mode); Ctrl-C stops", p.app_id,
                p.server_host, cert_mode ? "certificate" : "key");
-
-  int sig = 0;
-  sigwait(&signals, &sig);
-  spdlog::info("stopping: finishing in-flight messages");
-  (*client)->StopAndWait();
-  dispatcher.Stop();
-  for (const ConnectionStats& s : (*client)->Stats()) {
+  if (Status ran = (*receiver)->Run(); !ran.ok()) {
+    spdlog::error("{}", ran.ToString());
+    return 1;
+  }
+  for (const ConnectionStats& s : (*receiver)->Connections()) {
     spdlog::info("app {}: received {}, new {}, duplicates {}, signature failures {}, acks {} ok / {} fail, reconnects {}",
                  s.app_id, s.received, s.stored_new, s.duplicates, s.signature_failures,
                  s.acks_success, s.acks_fail, s.reconnects);
   }
-  (*inbox)->Close();
   return 0;
 }

@@ -171,12 +171,6 @@ struct SendResult {
 };
 using SendCallback = std::function<void(Result<SendResult>)>;
 
-class Dispatcher;
-// Wires `options` to a dispatcher (dispatcher.h): committed stores wake it (Notify), and in ack mode
-// after-handle each stored message is dispatched at once (DispatchNow) and acked SUCCESS only when
-// its result is done (a redelivery of a message already done is acked SUCCESS, not run again).
-void UseDispatcher(ClientOptions& options, Dispatcher& dispatcher);
-
 // ---- The client ---------------------------------------------------------------------------------
 class Client {
  public:

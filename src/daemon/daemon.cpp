@@ -101,17 +101,27 @@ Result<std::unique_ptr<Inbox>> Daemon::OpenInbox() {
 }
 
 Status Daemon::Assemble(std::unique_ptr<Inbox> inbox) {
-  Daemon* d = this;
   const DaemonConfig& config = config_;
   const Logger& logger = logger_;
-  d->inbox_ = std::move(inbox);
-  auto sinks = BuildSinks(config, d->inbox_.get());
-  if (!sinks.ok()) return sinks.status();
-  d->sinks_ = std::move(*sinks);
-  Router router;
-  ALIPAYMSG_RETURN_IF_ERROR(d->sinks_->RegisterOn(router));
+  ReceiverOptions options;
+  for (size_t i = 0; i < config.apps.size(); ++i) {
+    const AppConfig& app = config.apps[i];
+    ReceiverApp a;
+    a.connection.credentials = credentials_[i];
+    a.connection.server_host = app.server_host;
+    a.connection.tls = app.ssl;
+    a.connection.ca_file = app.ca_file;
+    a.label = app.key_name + " (app " + app.credentials.app_id + ")";
+    options.apps.push_back(std::move(a));
+  }
+  options.ack_mode = config.ack;
+  options.logger = logger;
+  options.handle_signals = false;  // apps/alipay-msgd/main.cpp waits for them (SIGHUP too)
+  options.client.stop_timeout = std::chrono::milliseconds(std::max(1000, config.shutdown_timeout_ms / 2));
+  options.client.ping_interval = std::chrono::milliseconds(config.heartbeat.ping_interval_ms);
+  options.client.pong_timeout = std::chrono::milliseconds(config.heartbeat.pong_timeout_ms);
 
-  DispatcherOptions dispatch;
+  DispatcherOptions& dispatch = options.dispatch;
   dispatch.threads = config.dispatch_concurrency;
   // Claims ahead of the workers: one claim per inbox commit must cover a whole commit's worth of
   // messages (hundreds at full speed), or the claims, not the sinks, bound the dispatch rate.
@@ -135,41 +145,21 @@ Status Daemon::Assemble(std::unique_ptr<Inbox> inbox) {
     }
   };
   dispatch.on_error = [logger](const Status& s) { Log(logger, LogLevel::kError, "dispatcher: " + s.ToString()); };
-  d->dispatcher_ = std::make_unique<Dispatcher>(*d->inbox_, std::move(router), dispatch);
+  // Deliveries not yet started give up once the connections are closed (retried at the next start).
+  options.before_dispatch_stop = [this] {
+    if (sinks_) sinks_->CancelAll();
+  };
 
-  ClientOptions options;
-  options.inbox = d->inbox_.get();
-  options.ack_mode = config.ack;
-  options.logger = logger;
-  options.stop_timeout = std::chrono::milliseconds(std::max(1000, config.shutdown_timeout_ms / 2));
-  options.ping_interval = std::chrono::milliseconds(config.heartbeat.ping_interval_ms);
-  options.pong_timeout = std::chrono::milliseconds(config.heartbeat.pong_timeout_ms);
-  Dispatcher* dispatcher = d->dispatcher_.get();
-  options.on_new_messages = [dispatcher] { dispatcher->Notify(); };
-  if (config.ack == AckMode::kAfterHandle) {
-    options.handle_now = [dispatcher](const InboundMessage& message, StoreOutcome, std::function<void(bool)> done) {
-      StoredMessage stored;
-      stored.message = message;
-      dispatcher->DispatchNow(stored, [done = std::move(done)](DispatchResult r) {
-        done(r.kind == DispatchResult::Kind::kDone);
-      });
-    };
-  }
-  if (config.notify.enabled) ALIPAYMSG_RETURN_IF_ERROR(d->BuildNotifyReceiver(credentials_));
-
-  auto client = Client::Create(std::move(options));
-  if (!client.ok()) return client.status();
-  d->client_ = std::move(*client);
-  for (size_t i = 0; i < config.apps.size(); ++i) {
-    const AppConfig& app = config.apps[i];
-    AppOptions a;
-    a.credentials = credentials_[i];
-    a.server_host = app.server_host;
-    a.tls = app.ssl;
-    a.ca_file = app.ca_file;
-    Status added = d->client_->AddApp(std::move(a));
-    if (!added.ok()) return added.WithContext(app.key_name + " (app " + app.credentials.app_id + ")");
-  }
+  auto receiver = Receiver::Open(std::move(options), std::move(inbox));
+  if (!receiver.ok()) return receiver.status();
+  receiver_ = std::move(*receiver);
+  auto sinks = BuildSinks(config, &receiver_->inbox());
+  if (!sinks.ok()) return sinks.status();
+  sinks_ = std::move(*sinks);
+  Router router;
+  ALIPAYMSG_RETURN_IF_ERROR(sinks_->RegisterOn(router));
+  ALIPAYMSG_RETURN_IF_ERROR(receiver_->SetRouter(std::move(router)));
+  if (config.notify.enabled) ALIPAYMSG_RETURN_IF_ERROR(BuildNotifyReceiver(credentials_));
   assembled_.store(true, std::memory_order_release);
   return Status::Ok();
 }
@@ -191,9 +181,9 @@ Status Daemon::BuildNotifyReceiver(const std::vector<std::shared_ptr<const Crede
     a.aes_key_base64 = app.encrypt_key;
     apps.push_back(std::move(a));
   }
-  Dispatcher* dispatcher = dispatcher_.get();
-  notify_receiver_ = std::make_unique<NotifyReceiver>(*inbox_, std::move(apps), std::function<int64_t()>{},
-                                                      [dispatcher] { dispatcher->Notify(); });
+  Receiver* receiver = receiver_.get();
+  notify_receiver_ = std::make_unique<NotifyReceiver>(receiver->inbox(), std::move(apps), std::function<int64_t()>{},
+                                                      [receiver] { receiver->DispatchPending(); });
   auto log = std::make_shared<RejectionLog>(logger_);
   notify_receiver_->set_on_rejected([log](const RejectedMessage& m, NotifyOutcome outcome) {
     log->Line("notification rejected (" + std::string(ToString(outcome)) + ", answered fail, not dispatched): app_id=" +
@@ -204,12 +194,10 @@ Status Daemon::BuildNotifyReceiver(const std::vector<std::shared_ptr<const Crede
 
 Daemon::~Daemon() { Stop(); }
 
+// The listener first: a notification it stores before the receiver starts is dispatched by the start.
 Status Daemon::StartAssembled() {
-  ALIPAYMSG_RETURN_IF_ERROR(dispatcher_->Start());
   ALIPAYMSG_RETURN_IF_ERROR(StartNotifyListener());
-  client_->Start();
-  dispatcher_->Notify();  // whatever a previous run left pending
-  return Status::Ok();
+  return receiver_->Start();
 }
 
 // Retries opening the (PostgreSQL) inbox with backoff until it opens or Stop(); then starts the rest.
@@ -269,10 +257,8 @@ Status Daemon::StartNotifyListener() {
 }
 
 Status Daemon::Start() {
-  if (assembled_.load(std::memory_order_acquire)) {
-    ALIPAYMSG_RETURN_IF_ERROR(dispatcher_->Start());
-    ALIPAYMSG_RETURN_IF_ERROR(StartNotifyListener());
-  }
+  // A notification listener that cannot listen stops the start before anything connects.
+  if (assembled_.load(std::memory_order_acquire)) ALIPAYMSG_RETURN_IF_ERROR(StartNotifyListener());
   if (!config_.admin_host.empty()) {
     AdminServer::Callbacks callbacks;
     callbacks.health = [this] { return Health(); };
@@ -280,7 +266,7 @@ Status Daemon::Start() {
     callbacks.listeners = [this] { return Listeners(); };
     callbacks.inbox = [this] {
       // Nothing to commit to before the (PostgreSQL) inbox opened: readiness says so per app.
-      return assembled_.load(std::memory_order_acquire) ? inbox_->Health() : InboxHealth{};
+      return assembled_.load(std::memory_order_acquire) ? receiver_->inbox().Health() : InboxHealth{};
     };
     auto admin = AdminServer::Start(config_.admin_host, config_.admin_port, std::move(callbacks));
     if (!admin.ok()) return admin.status();
@@ -292,9 +278,7 @@ Status Daemon::Start() {
     opener_ = std::thread([this] { OpenInboxInBackground(); });
     return Status::Ok();
   }
-  client_->Start();
-  dispatcher_->Notify();  // whatever a previous run left pending
-  return Status::Ok();
+  return receiver_->Start();
 }
 
 void Daemon::Stop() {
@@ -309,11 +293,10 @@ void Daemon::Stop() {
   // No new notifications. One being stored is still committed (the inbox closes last), but its
   // answer goes with its connection: Alipay's retry is then a duplicate, answered success.
   if (notify_server_) notify_server_->Stop();
-  if (client_) client_->StopAndWait();  // in-flight CONSUMEs stored and acked first
-  if (sinks_) sinks_->CancelAll();      // deliveries not yet started give up (retried next start)
-  if (dispatcher_) dispatcher_->Stop();
+  // In-flight CONSUMEs stored and acked first, then sink deliveries cancelled (before_dispatch_stop),
+  // running ones finished, the inbox closed.
+  if (receiver_) receiver_->Shutdown();
   if (admin_) admin_->Stop();
-  if (inbox_) inbox_->Close();
 }
 
 std::vector<AppHealth> Daemon::Health() const {
@@ -326,7 +309,7 @@ std::vector<AppHealth> Daemon::Health() const {
     }
     return out;
   }
-  for (const ConnectionStats& s : client_->Stats()) {
+  for (const ConnectionStats& s : receiver_->Connections()) {
     out.push_back(AppHealth{s.app_id, std::string(ToString(s.state)), s.connected, s.last_error, s.reconnects});
   }
   return out;
@@ -339,7 +322,7 @@ MetricsSnapshot Daemon::Metrics() const {
   if (!config_.inbox_url.empty() || !config_.instance_id.empty()) m.instance = instance_id_;
   if (!config_.inbox_url.empty()) m.shared_inbox = RedactInboxUrl(config_.inbox_url);
   if (!assembled_.load(std::memory_order_acquire)) return m;
-  for (const ConnectionStats& s : client_->Stats()) {
+  for (const ConnectionStats& s : receiver_->Connections()) {
     AppMetrics a;
     a.app_id = s.app_id;
     a.connected = s.connected;
@@ -361,7 +344,7 @@ MetricsSnapshot Daemon::Metrics() const {
     a.latency_sum_s = static_cast<double>(s.ack_latency.sum_us) / 1e6;
     m.apps.push_back(std::move(a));
   }
-  if (auto stats = inbox_->Stats(); stats.ok()) {
+  if (auto stats = receiver_->inbox().Stats(); stats.ok()) {
     m.inbox_pending = stats->pending;
     m.inbox_in_flight = stats->in_flight;
     m.inbox_done = stats->done;
@@ -371,7 +354,7 @@ MetricsSnapshot Daemon::Metrics() const {
     m.report_inbox = stats->reports_inbox_wide;
     m.inbox_rejected_total = stats->rejected_total;
   }
-  DispatcherStats d = dispatcher_->Stats();
+  DispatcherStats d = receiver_->Dispatching();
   m.dispatch_done = d.done;
   m.dispatch_retry = d.retried;
   m.dispatch_dead = d.dead;

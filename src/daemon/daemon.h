@@ -1,5 +1,5 @@
-// The daemon assembled: config → credentials → inbox → sinks + router + dispatcher → client, plus the
-// admin server. apps/alipay-msgd/main.cpp only parses flags, sets up logging and handles signals.
+// The daemon assembled: config → credentials → inbox → a Receiver (router, dispatcher, client) whose
+// handlers are the sinks, plus the notification listener and the admin server. apps/alipay-msgd/main.cpp only parses flags, sets up logging and handles signals.
 #pragma once
 
 #include <atomic>
@@ -9,10 +9,9 @@
 #include <mutex>
 #include <thread>
 
-#include "alipaymsg/client.h"
 #include "alipaymsg/daemon_config.h"
-#include "alipaymsg/dispatcher.h"
 #include "alipaymsg/notify_receiver.h"
+#include "alipaymsg/receiver.h"
 #include "daemon/admin.h"
 #include "daemon/sinks.h"
 
@@ -46,7 +45,7 @@ class Daemon {
 
   Daemon() = default;
   Result<std::unique_ptr<Inbox>> OpenInbox();
-  // Everything that needs the inbox: sinks, router, dispatcher, client and its apps.
+  // Everything that needs the inbox: the receiver (client, its apps, the dispatcher) and the sinks.
   Status Assemble(std::unique_ptr<Inbox> inbox);
   Status StartAssembled();
   void OpenInboxInBackground();
@@ -62,12 +61,10 @@ class Daemon {
   bool opener_stop_ = false;
   std::string inbox_error_;  // why the inbox is not open yet (guarded by opener_mu_)
   std::thread opener_;
-  std::unique_ptr<Inbox> inbox_;
+  std::unique_ptr<Receiver> receiver_;  // owns the inbox
   std::unique_ptr<SinkRouter> sinks_;
-  std::unique_ptr<Dispatcher> dispatcher_;
-  std::unique_ptr<Client> client_;
   std::unique_ptr<AdminServer> admin_;
-  // After the inbox: destroyed before it (the server waits for answers pending in the inbox).
+  // After the receiver: destroyed before its inbox (the server waits for answers pending in the inbox).
   std::unique_ptr<NotifyReceiver> notify_receiver_;
   std::unique_ptr<NotifyServer> notify_server_;
   bool stopped_ = false;

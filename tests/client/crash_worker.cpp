@@ -12,6 +12,7 @@
 #include "alipaymsg/client.h"
 #include "alipaymsg/dispatcher.h"
 #include "alipaymsg/router.h"
+#include "receiver/wiring.h"
 
 using namespace alipaymsg;
 

@@ -16,6 +16,7 @@
 #include "alipaymsg/dispatcher.h"
 #include "alipaymsg/inbox.h"
 #include "alipaymsg/router.h"
+#include "receiver/wiring.h"
 #include "client/work_pool.h"
 #include "sim_process.h"
 #include "testing/test_paths.h"
