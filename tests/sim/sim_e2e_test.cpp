@@ -50,8 +50,15 @@ class SimTest : public ::testing::Test {
   std::unique_ptr<WsClient> Online(const TestApp& app) {
     RegisterReply reg = Register(main_, SignedQuery(RegisterParams(app, Now()), *app.key));
     EXPECT_EQ(reg.code, "10000") << reg.http.body;
+    const uint64_t before = admin_.Get("/stats").at("connections_total").to_number<uint64_t>();
     auto ws = ConnectWs(main_, SignedQuery(ConnectParams(app, reg.link_token, Now()), *app.key), reg.zone);
     EXPECT_TRUE(ws.client) << ws.http_status << " " << ws.body << " " << ws.error;
+    // The 101 reaches the client before the server's session has joined the hub: online means both.
+    if (ws.client) {
+      admin_.WaitStats([&](const json::value& st) {
+        return st.at("connections_total").to_number<uint64_t>() > before;
+      });
+    }
     return std::move(ws.client);
   }
 
