@@ -1,7 +1,8 @@
 // libFuzzer: the simulator's admin API (Hub::HandleAdmin) on a sequence of requests, with a fresh
-// hub per input (two apps: key mode and cert mode; fixed seed; a manual clock that moves between
-// requests; notifications answered "success" after the request that sent them). Input: requests
-// separated by a line "--"; each is "METHOD TARGET" on its first line, the JSON body after it.
+// hub per input (keys loaded once; two apps: key mode and cert mode; fixed seed; a manual clock
+// that moves between requests; notifications answered "success" after the request that sent them).
+// Input: requests separated by a line "--"; each is "METHOD TARGET" on its first line, the JSON
+// body after it.
 // Every answer must be a known HTTP status with a JSON body.
 #include <boost/json.hpp>
 #include <cstddef>
@@ -84,18 +85,23 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (TooBig(r.substr(std::min(r.size(), r.find('\n'))))) return 0;
   }
 
+  // Keys and certificates are read once; the hub itself (state, clock, random) is fresh per input.
+  static const HubCredentials* credentials = [] {
+    auto loaded = LoadHubCredentials(Options(nullptr));
+    Check(loaded.ok());
+    return new HubCredentials(std::move(loaded).value());
+  }();
   auto clock = std::make_shared<ManualClock>(1'700'000'000'000);
-  auto hub = Hub::Create(Options(clock));
-  Check(hub.ok());
+  auto hub = Hub::Create(Options(clock), *credentials);
   Transport transport;
-  (*hub)->SetNotifyTransport(&transport);
+  hub->SetNotifyTransport(&transport);
   for (std::string_view request : requests) {
     const size_t nl = std::min(request.size(), request.find('\n'));
     const std::string_view line = request.substr(0, nl);
     const std::string_view body = nl < request.size() ? request.substr(nl + 1) : std::string_view();
     const size_t space = line.find(' ');
     if (space == std::string_view::npos) continue;
-    const HttpAnswer answer = (*hub)->HandleAdmin(line.substr(0, space), line.substr(space + 1), body);
+    const HttpAnswer answer = hub->HandleAdmin(line.substr(0, space), line.substr(space + 1), body);
     Check(answer.status >= 200 && answer.status < 600);
     if (answer.content_type.starts_with("application/json")) {
       // Structure only: an echoed target may carry bytes that are not UTF-8.
@@ -107,7 +113,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     transport.AnswerAll();
     clock->Advance(1000);
-    (*hub)->Tick();
+    hub->Tick();
   }
   return 0;
 }

@@ -18,7 +18,7 @@ HttpAnswer JsonError(int status, std::string_view message) {
   return HttpAnswer{status, "application/json", json::serialize(o), {}};
 }
 
-Result<std::unique_ptr<Hub>> Hub::Create(const SimulatorOptions& options) {
+Result<HubCredentials> LoadHubCredentials(const SimulatorOptions& options) {
   auto identity = LoadAlipayIdentity(options.alipay_private_key, options.alipay_cert, options.root_cert);
   if (!identity.ok()) return identity.status();
   std::vector<AppEntry> apps;
@@ -35,7 +35,17 @@ Result<std::unique_ptr<Hub>> Hub::Create(const SimulatorOptions& options) {
     apps.push_back(std::move(app).value());
   }
   if (apps.empty()) return InvalidArgument("no --app APP_ID=FILE given: nobody could register");
-  return std::unique_ptr<Hub>(new Hub(options, std::move(identity).value(), std::move(apps)));
+  return HubCredentials{std::move(identity).value(), std::move(apps)};
+}
+
+Result<std::unique_ptr<Hub>> Hub::Create(const SimulatorOptions& options) {
+  auto credentials = LoadHubCredentials(options);
+  if (!credentials.ok()) return credentials.status();
+  return Create(options, std::move(credentials).value());
+}
+
+std::unique_ptr<Hub> Hub::Create(const SimulatorOptions& options, HubCredentials credentials) {
+  return std::unique_ptr<Hub>(new Hub(options, std::move(credentials.identity), std::move(credentials.apps)));
 }
 
 Hub::Hub(const SimulatorOptions& options, AlipayIdentity identity, std::vector<AppEntry> apps)

@@ -58,9 +58,19 @@ class NotifyTransport {
                     std::function<void(int status, std::string body, std::string error)> done) = 0;
 };
 
+// What Hub::Create reads from the files the options name: the Alipay side and the apps.
+struct HubCredentials {
+  AlipayIdentity identity;
+  std::vector<AppEntry> apps;
+};
+Result<HubCredentials> LoadHubCredentials(const SimulatorOptions& options);
+
 class Hub {
  public:
   static Result<std::unique_ptr<Hub>> Create(const SimulatorOptions& options);
+  // With credentials loaded once (keys are shared, not copied): the fuzzer builds a fresh hub per
+  // input, and loading PEM files through OpenSSL's decoders costs ~100x the rest of a hub.
+  static std::unique_ptr<Hub> Create(const SimulatorOptions& options, HubCredentials credentials);
   ~Hub();
 
   int64_t now() const { return clock_->NowMs(); }
