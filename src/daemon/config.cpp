@@ -278,7 +278,7 @@ void ConfigParser::ApplyEnvironment() {
     std::string best;
     size_t best_distance = 3;
     for (const std::string& known : ConfigEnvironmentVariables()) {
-      size_t d = EditDistance(name, known);
+      size_t d = EditDistance(name, known, best_distance - 1);
       if (d < best_distance) best = known, best_distance = d;
     }
     if (!best.empty()) warnings_.push_back("environment: " + name + ": not a setting, ignored (did you mean " + best + "?)");

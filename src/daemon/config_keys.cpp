@@ -18,7 +18,9 @@ std::string NormalizeKey(std::string_view key) {
   return out;
 }
 
-size_t EditDistance(std::string_view a, std::string_view b) {
+size_t EditDistance(std::string_view a, std::string_view b, size_t limit) {
+  const size_t length_difference = a.size() > b.size() ? a.size() - b.size() : b.size() - a.size();
+  if (length_difference > limit) return limit + 1;
   std::vector<size_t> row(b.size() + 1);
   for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
   for (size_t i = 1; i <= a.size(); ++i) {
@@ -29,8 +31,10 @@ size_t EditDistance(std::string_view a, std::string_view b) {
       row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
       diagonal = above;
     }
+    // Distances along a path never decrease: once a whole row exceeds the limit, so will the end.
+    if (*std::min_element(row.begin(), row.end()) > limit) return limit + 1;
   }
-  return row[b.size()];
+  return std::min(row[b.size()], limit + 1);
 }
 
 const KeySpec* FindKey(const std::vector<KeySpec>& specs, std::string_view key) {
@@ -45,16 +49,16 @@ const KeySpec* FindKey(const std::vector<KeySpec>& specs, std::string_view key) 
 
 std::string DidYouMean(const std::vector<KeySpec>& specs, std::string_view key) {
   const std::string normalized = NormalizeKey(key);
+  const size_t limit = std::max<size_t>(2, normalized.size() / 4);
   const KeySpec* best = nullptr;
-  size_t best_distance = 0;
+  size_t best_distance = limit + 1;
   for (const KeySpec& spec : specs) {
     for (const std::string& alias : spec.aliases) {
-      size_t d = EditDistance(normalized, alias);
-      if (!best || d < best_distance) best = &spec, best_distance = d;
+      size_t d = EditDistance(normalized, alias, limit);
+      if (d < best_distance) best = &spec, best_distance = d;
     }
   }
-  const size_t limit = std::max<size_t>(2, normalized.size() / 4);
-  if (!best || best_distance > limit) return "";
+  if (!best) return "";
   return " (did you mean " + best->canonical + "?)";
 }
 

@@ -13,7 +13,9 @@ namespace alipaymsg::daemon {
 // "alipaycertpublickeypath".
 std::string NormalizeKey(std::string_view key);
 
-size_t EditDistance(std::string_view a, std::string_view b);
+// Levenshtein distance, or limit + 1 as soon as it is known to exceed `limit` (a key of 4,000
+// characters in a config must not cost 4,000 x alias length per known key).
+size_t EditDistance(std::string_view a, std::string_view b, size_t limit);
 
 // A known key: its canonical (documented) name and every normalized spelling that means it.
 struct KeySpec {
