@@ -1,5 +1,5 @@
-// The admin HTTP endpoint: /healthz, /readyz, /metrics. It knows nothing of the client: it renders
-// snapshots handed over by callbacks (the daemon fills them from Client::Stats(), the inbox and the
+// The admin HTTP endpoint: /healthz, /readyz, /metrics. It renders snapshots handed over by
+// callbacks (the daemon fills them from the receiver's ConnectionStats, the inbox and the
 // dispatcher), so it is tested with plain structs.
 #pragma once
 
@@ -10,8 +10,9 @@
 #include <string>
 #include <vector>
 
-#include "alipaymsg/listener_limits.h"
+#include "alipaymsg/client.h"
 #include "alipaymsg/inbox.h"
+#include "alipaymsg/listener_limits.h"
 #include "alipaymsg/status.h"
 #include "daemon/sinks.h"
 #include "http/listener.h"
@@ -24,20 +25,6 @@ struct AppHealth {
   bool connected = false;
   std::string last_error;
   int64_t reconnects = 0;
-};
-
-struct AppMetrics {
-  std::string app_id;
-  bool connected = false;
-  int64_t received = 0, stored_new = 0, duplicates = 0, signature_failures = 0, malformed_frames = 0;
-  int64_t acks_success = 0, acks_fail = 0, acks_unsent = 0;
-  int64_t reconnects = 0;
-  // Ack latency: upper bounds in seconds (ascending, the last may be +Inf) and per-bucket counts
-  // (not cumulative); sum in seconds.
-  std::vector<double> latency_bounds_s;
-  std::vector<int64_t> latency_counts;
-  int64_t latency_count = 0;
-  double latency_sum_s = 0;
 };
 
 // One HTTP listener of the daemon (admin, notify), for /readyz and /metrics.
@@ -60,7 +47,7 @@ struct MetricsSnapshot {
   std::string instance;      // this daemon's instance id: an `instance` label on every sample
   std::string shared_inbox;  // the PostgreSQL inbox (password redacted); empty for SQLite
   bool report_inbox = true;  // false: another instance reports the shared inbox's gauges
-  std::vector<AppMetrics> apps;
+  std::vector<ConnectionStats> apps;  // one per app connection
   // Inbox depth by state.
   int64_t inbox_pending = 0, inbox_in_flight = 0, inbox_done = 0, inbox_dead = 0, inbox_unhandled = 0,
           inbox_rejected = 0;

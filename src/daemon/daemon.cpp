@@ -322,28 +322,7 @@ MetricsSnapshot Daemon::Metrics() const {
   if (!config_.inbox_url.empty() || !config_.instance_id.empty()) m.instance = instance_id_;
   if (!config_.inbox_url.empty()) m.shared_inbox = RedactInboxUrl(config_.inbox_url);
   if (!assembled_.load(std::memory_order_acquire)) return m;
-  for (const ConnectionStats& s : receiver_->Connections()) {
-    AppMetrics a;
-    a.app_id = s.app_id;
-    a.connected = s.connected;
-    a.received = s.received;
-    a.stored_new = s.stored_new;
-    a.duplicates = s.duplicates;
-    a.signature_failures = s.signature_failures;
-    a.malformed_frames = s.malformed_frames;
-    a.acks_success = s.acks_success;
-    a.acks_fail = s.acks_fail;
-    a.acks_unsent = s.acks_unsent;
-    a.reconnects = s.reconnects;
-    for (size_t i = 0; i < LatencyHistogram::kBoundsUs.size(); ++i) {
-      const int64_t bound = LatencyHistogram::kBoundsUs[i];
-      a.latency_bounds_s.push_back(bound == INT64_MAX ? INFINITY : static_cast<double>(bound) / 1e6);
-      a.latency_counts.push_back(s.ack_latency.counts[i]);
-    }
-    a.latency_count = s.ack_latency.count;
-    a.latency_sum_s = static_cast<double>(s.ack_latency.sum_us) / 1e6;
-    m.apps.push_back(std::move(a));
-  }
+  m.apps = receiver_->Connections();
   if (auto stats = receiver_->inbox().Stats(); stats.ok()) {
     m.inbox_pending = stats->pending;
     m.inbox_in_flight = stats->in_flight;

@@ -49,7 +49,7 @@ class Writer {
   std::ostringstream out_;
 };
 
-std::string AppLabel(const AppMetrics& app) { return "app_id=\"" + Label(app.app_id) + "\""; }
+std::string AppLabel(const ConnectionStats& app) { return "app_id=\"" + Label(app.app_id) + "\""; }
 
 }  // namespace
 
@@ -61,47 +61,50 @@ std::string RenderPrometheus(const MetricsSnapshot& s) {
   struct Counter {
     const char* name;
     const char* help;
-    int64_t AppMetrics::*field;
+    int64_t ConnectionStats::*field;
   };
   const Counter counters[] = {
-      {"alipaymsg_messages_received_total", "CONSUME frames received.", &AppMetrics::received},
-      {"alipaymsg_messages_stored_total", "First-time messages committed to the inbox.", &AppMetrics::stored_new},
+      {"alipaymsg_messages_received_total", "CONSUME frames received.", &ConnectionStats::received},
+      {"alipaymsg_messages_stored_total", "First-time messages committed to the inbox.", &ConnectionStats::stored_new},
       {"alipaymsg_duplicates_total", "Redeliveries absorbed by the inbox (acked, not dispatched again).",
-       &AppMetrics::duplicates},
+       &ConnectionStats::duplicates},
       {"alipaymsg_signature_failures_total", "Messages whose signature failed: answered FAIL, audited, never dispatched.",
-       &AppMetrics::signature_failures},
-      {"alipaymsg_malformed_frames_total", "Frames that could not be parsed.", &AppMetrics::malformed_frames},
-      {"alipaymsg_reconnects_total", "WebSocket sessions opened after the first.", &AppMetrics::reconnects},
+       &ConnectionStats::signature_failures},
+      {"alipaymsg_malformed_frames_total", "Frames that could not be parsed.", &ConnectionStats::malformed_frames},
+      {"alipaymsg_store_errors_total", "Inbox commits that failed (the messages were answered FAIL).",
+       &ConnectionStats::store_errors},
+      {"alipaymsg_registers_total", "register.do calls.", &ConnectionStats::registers},
+      {"alipaymsg_register_failures_total", "register.do calls that failed.", &ConnectionStats::register_failures},
+      {"alipaymsg_reconnects_total", "WebSocket sessions opened after the first.", &ConnectionStats::reconnects},
+      {"alipaymsg_dead_links_total", "Connections closed because no pong came back in time.", &ConnectionStats::dead_links},
   };
   for (const Counter& c : counters) {
     w.Family(c.name, "counter", c.help);
-    for (const AppMetrics& app : s.apps) w.Sample(c.name, AppLabel(app), static_cast<double>(app.*c.field));
+    for (const ConnectionStats& app : s.apps) w.Sample(c.name, AppLabel(app), static_cast<double>(app.*c.field));
   }
   w.Family("alipaymsg_acks_total", "counter", "CONSUME_ACKs by status (unsent: stored, but the link was gone).");
-  for (const AppMetrics& app : s.apps) {
+  for (const ConnectionStats& app : s.apps) {
     w.Sample("alipaymsg_acks_total", AppLabel(app) + ",status=\"success\"", static_cast<double>(app.acks_success));
     w.Sample("alipaymsg_acks_total", AppLabel(app) + ",status=\"fail\"", static_cast<double>(app.acks_fail));
     w.Sample("alipaymsg_acks_total", AppLabel(app) + ",status=\"unsent\"", static_cast<double>(app.acks_unsent));
   }
   w.Family("alipaymsg_connected", "gauge", "1 when the app's long connection is open.");
-  for (const AppMetrics& app : s.apps) w.Sample("alipaymsg_connected", AppLabel(app), app.connected ? 1 : 0);
+  for (const ConnectionStats& app : s.apps) w.Sample("alipaymsg_connected", AppLabel(app), app.connected ? 1 : 0);
+  w.Family("alipaymsg_in_flight_messages", "gauge",
+           "CONSUMEs read and not yet acked; reading pauses (backpressure) when the limit is reached.");
+  for (const ConnectionStats& app : s.apps) w.Sample("alipaymsg_in_flight_messages", AppLabel(app), app.in_flight);
 
   w.Family("alipaymsg_ack_latency_seconds", "histogram", "From reading a CONSUME to writing its ack.");
-  for (const AppMetrics& app : s.apps) {
+  for (const ConnectionStats& app : s.apps) {
+    const LatencyHistogram& h = app.ack_latency;
     int64_t cumulative = 0;
-    bool has_inf = false;
-    for (size_t i = 0; i < app.latency_bounds_s.size() && i < app.latency_counts.size(); ++i) {
-      cumulative += app.latency_counts[i];
-      has_inf = has_inf || std::isinf(app.latency_bounds_s[i]);
-      w.Sample("alipaymsg_ack_latency_seconds_bucket",
-               AppLabel(app) + ",le=\"" + Number(app.latency_bounds_s[i]) + "\"", static_cast<double>(cumulative));
+    for (size_t i = 0; i < h.kBoundsUs.size(); ++i) {
+      cumulative += h.counts[i];
+      const std::string le = h.kBoundsUs[i] == INT64_MAX ? "+Inf" : Number(static_cast<double>(h.kBoundsUs[i]) / 1e6);
+      w.Sample("alipaymsg_ack_latency_seconds_bucket", AppLabel(app) + ",le=\"" + le + "\"", static_cast<double>(cumulative));
     }
-    if (!has_inf) {
-      w.Sample("alipaymsg_ack_latency_seconds_bucket", AppLabel(app) + ",le=\"+Inf\"",
-               static_cast<double>(app.latency_count));
-    }
-    w.Sample("alipaymsg_ack_latency_seconds_sum", AppLabel(app), app.latency_sum_s);
-    w.Sample("alipaymsg_ack_latency_seconds_count", AppLabel(app), static_cast<double>(app.latency_count));
+    w.Sample("alipaymsg_ack_latency_seconds_sum", AppLabel(app), static_cast<double>(h.sum_us) / 1e6);
+    w.Sample("alipaymsg_ack_latency_seconds_count", AppLabel(app), static_cast<double>(h.count));
   }
 
   w.Family("alipaymsg_inbox_messages", "gauge",

@@ -47,8 +47,8 @@ Reply Get(int port, const std::string& target, const std::string& method = "GET"
   return reply;
 }
 
-AppMetrics SampleApp() {
-  AppMetrics a;
+ConnectionStats SampleApp() {
+  ConnectionStats a;
   a.app_id = "2021000000000001";
   a.connected = true;
   a.received = 10;
@@ -58,10 +58,14 @@ AppMetrics SampleApp() {
   a.acks_success = 9;
   a.acks_fail = 1;
   a.reconnects = 2;
-  a.latency_bounds_s = {0.001, 0.01, INFINITY};
-  a.latency_counts = {5, 4, 1};
-  a.latency_count = 10;
-  a.latency_sum_s = 0.05;
+  a.registers = 7;
+  a.register_failures = 4;
+  a.dead_links = 1;
+  a.store_errors = 2;
+  a.in_flight = 3;
+  for (int64_t us : {20, 50, 900, 1000, 1000}) a.ack_latency.Record(us);  // <= 1 ms
+  for (int64_t us : {1001, 9000, 10000, 5000}) a.ack_latency.Record(us);  // <= 10 ms
+  a.ack_latency.Record(2'000'000);  // above the last finite bound
   return a;
 }
 
@@ -81,12 +85,17 @@ TEST(MetricsTest, PrometheusText) {
            "alipaymsg_acks_total{app_id=\"2021000000000001\",status=\"fail\"} 1\n",
            "alipaymsg_connected{app_id=\"2021000000000001\"} 1\n",
            "alipaymsg_reconnects_total{app_id=\"2021000000000001\"} 2\n",
+           "alipaymsg_registers_total{app_id=\"2021000000000001\"} 7\n",
+           "alipaymsg_register_failures_total{app_id=\"2021000000000001\"} 4\n",
+           "alipaymsg_dead_links_total{app_id=\"2021000000000001\"} 1\n",
+           "alipaymsg_store_errors_total{app_id=\"2021000000000001\"} 2\n",
+           "alipaymsg_in_flight_messages{app_id=\"2021000000000001\"} 3\n",
            "# TYPE alipaymsg_ack_latency_seconds histogram\n",
            "alipaymsg_ack_latency_seconds_bucket{app_id=\"2021000000000001\",le=\"0.001\"} 5\n",
            "alipaymsg_ack_latency_seconds_bucket{app_id=\"2021000000000001\",le=\"0.01\"} 9\n",
            "alipaymsg_ack_latency_seconds_bucket{app_id=\"2021000000000001\",le=\"+Inf\"} 10\n",
            "alipaymsg_ack_latency_seconds_count{app_id=\"2021000000000001\"} 10\n",
-           "alipaymsg_ack_latency_seconds_sum{app_id=\"2021000000000001\"} 0.05\n",
+           "alipaymsg_ack_latency_seconds_sum{app_id=\"2021000000000001\"} 2.027971\n",
            "alipaymsg_inbox_messages{state=\"pending\"} 3\n",
            "alipaymsg_dispatch_results_total{result=\"done\"} 7\n",
            "alipaymsg_sink_deliveries_total{sink=\"sinks[0]\",kind=\"jsonl\",outcome=\"done\"} 7\n",
@@ -104,7 +113,7 @@ TEST(MetricsTest, SharedInboxSamplesCarryTheInstanceAndOneInstanceReportsTheInbo
   s.shared_inbox = "postgresql://alipay:***@db/inbox";
   s.inbox_pending = 3;
   s.dispatch_done = 7;
-  AppMetrics app;
+  ConnectionStats app;
   app.app_id = "2021000000000001";
   app.received = 10;
   s.apps.push_back(app);
