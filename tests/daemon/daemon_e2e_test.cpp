@@ -357,10 +357,12 @@ TEST_F(DaemonE2ETest, RestartKeepsTheInboxRedeliveryNotDispatchedAgainMessagesWh
   sim_->Fault(R"({"kind":"duplicate"})");
   const std::string content = R"({"order_id":"R1"})";
   const std::string first = sim_->AddMessage(kApp, kApi, content);
-  ASSERT_TRUE(WaitUntil([&] { return LineCount(jsonl_) == 1 && daemon_->Metric(duplicates) == 1; }))
+  // At least one duplicate: a slow ack under load can earn a further redelivery, which the inbox
+  // absorbs the same way; what must hold exactly is one line per msg_id (checked at the end).
+  ASSERT_TRUE(WaitUntil([&] { return LineCount(jsonl_) == 1 && daemon_->Metric(duplicates) >= 1; }))
       << ReadFile(jsonl_) << daemon_->Log();
   // Both copies acked SUCCESS (the second one after the simulator forgot the message: "unknown").
-  EXPECT_EQ(sim_->Stat("acked.SUCCESS") + sim_->Stat("acks_unknown"), 2);
+  EXPECT_GE(sim_->Stat("acked.SUCCESS") + sim_->Stat("acks_unknown"), 2);
   ASSERT_EQ(daemon_->Stop(), 0) << daemon_->Log();
 
   // While it is down: the first message again (same msg_id), and a new one.
@@ -374,7 +376,7 @@ TEST_F(DaemonE2ETest, RestartKeepsTheInboxRedeliveryNotDispatchedAgainMessagesWh
   ASSERT_TRUE(daemon_);
   ASSERT_TRUE(WaitUntil([&] {
     return sim_->Stat("acked_messages") == 3 && sim_->Stat("pending") == 0 && LineCount(jsonl_) >= 2 &&
-           daemon_->Metric(duplicates) == 1 && daemon_->Metric(R"(alipaymsg_inbox_messages{state="done"})") == 2;
+           daemon_->Metric(duplicates) >= 1 && daemon_->Metric(R"(alipaymsg_inbox_messages{state="done"})") == 2;
   })) << ReadFile(jsonl_) << daemon_->Admin("/metrics").body << daemon_->Log();
   EXPECT_EQ(daemon_->Metric(stored), 1);  // only the new one
   EXPECT_EQ(daemon_->Stop(), 0) << daemon_->Log();
