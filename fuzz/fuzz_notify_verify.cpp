@@ -42,15 +42,6 @@ const Keys& GetKeys() {
   return *keys;
 }
 
-std::string FormEncode(const Params& params) {
-  std::string out;
-  for (const auto& [k, v] : params) {
-    if (!out.empty()) out += '&';
-    out += UrlEncodeJava(k) + "=" + UrlEncodeJava(v);
-  }
-  return out;
-}
-
 bool HasRepeatedName(const Params& params) {
   std::set<std::string_view> names;
   for (const auto& p : params) {

@@ -35,5 +35,7 @@ std::string BuildQuery(const Params& params);
 // application/x-www-form-urlencoded and query strings: split on '&', '+' = space, %XX = byte.
 // Decodes exactly once. Bad escapes ('%' not followed by two hex digits) are kParseError.
 Result<Params> FormDecode(std::string_view body);
+// The inverse of FormDecode: every pair, empty ones included, name and value UrlEncodeJava'd.
+std::string FormEncode(const Params& params);
 
 }  // namespace alipaymsg

@@ -122,6 +122,17 @@ std::string BuildQuery(const Params& params) {
   return out;
 }
 
+std::string FormEncode(const Params& params) {
+  std::string out;
+  for (const auto& [name, value] : params) {
+    if (!out.empty()) out += '&';
+    out += UrlEncodeJava(name);
+    out += '=';
+    out += UrlEncodeJava(value);
+  }
+  return out;
+}
+
 Result<Params> FormDecode(std::string_view body) {
   // A form is URL-encoded: a raw line break or other control character was added on the way (the
   // newline `echo` appends, a log line pasted whole) and would otherwise surface as a signature

@@ -25,15 +25,6 @@ using testing::VectorPath;
 
 std::string Str(const boost::json::value& v) { return std::string(v.as_string()); }
 
-std::string FormEncode(const Params& params) {
-  std::string out;
-  for (const auto& [k, v] : params) {
-    if (!out.empty()) out += '&';
-    out += UrlEncodeJava(k) + "=" + UrlEncodeJava(v);
-  }
-  return out;
-}
-
 TEST(NotifyVectorsTest, NodeSdkNotifications) {
   boost::system::error_code ec;
   const auto root = boost::json::parse(ReadFileOrFail(VectorPath("node-sdk/vectors.json")), ec);

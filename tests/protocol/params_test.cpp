@@ -118,6 +118,16 @@ TEST(FormDecodeTest, BadEscapesAreParseErrors) {
       << named.status().message();
 }
 
+TEST(FormEncodeTest, EncodesEveryPairAndRoundTripsThroughFormDecode) {
+  const Params p = {{"sign", "a+b/c=="}, {"empty", ""}, {"名 字", "值&=%"}, {"", "v"}};
+  const std::string form = FormEncode(p);
+  EXPECT_EQ(form, "sign=a%2Bb%2Fc%3D%3D&empty=&%E5%90%8D+%E5%AD%97=%E5%80%BC%26%3D%25&=v");
+  auto decoded = FormDecode(form);
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  EXPECT_EQ(*decoded, p);
+  EXPECT_EQ(FormEncode({}), "");
+}
+
 TEST(FormDecodeTest, EmptyBody) {
   auto r = FormDecode("");
   ASSERT_TRUE(r.ok());
