@@ -92,9 +92,9 @@ std::string EnvNameOf(const std::string& canonical) {
   return name;
 }
 
-std::string Quote(std::string_view s) { return "\"" + std::string(s) + "\""; }
-
 }  // namespace
+
+std::string Quote(std::string_view s) { return "\"" + std::string(s) + "\""; }
 
 ConfigParser::ConfigParser(std::string file, const Environment& env) : file_(std::move(file)), env_(env) {
   fs::path p(file_);

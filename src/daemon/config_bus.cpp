@@ -7,22 +7,17 @@
 namespace alipaymsg::daemon {
 namespace {
 
-KeySpec BusKey(std::string canonical) {
-  std::string normalized = NormalizeKey(canonical);
-  return KeySpec{std::move(canonical), {std::move(normalized)}};
-}
-
 const std::vector<KeySpec>& RedisKeys() {
   static const std::vector<KeySpec> keys = {
-      BusKey("url"),  BusKey("stream"),        BusKey("maxlen"),       BusKey("dedup-ttl-s"), BusKey("user"),
-      BusKey("password-file"), BusKey("password-env"), BusKey("tls"), BusKey("ca-file")};
+      Key("url"),           Key("stream"),       Key("maxlen"), Key("dedup-ttl-s"), Key("user"),
+      Key("password-file"), Key("password-env"), Key("tls"),    Key("ca-file")};
   return keys;
 }
 const std::vector<KeySpec>& NatsKeys() {
   static const std::vector<KeySpec> keys = {
-      BusKey("url"),           BusKey("subject"),      BusKey("stream"),     BusKey("duplicate-window-s"),
-      BusKey("user"),          BusKey("password-file"), BusKey("password-env"), BusKey("creds-file"),
-      BusKey("tls"),           BusKey("ca-file")};
+      Key("url"),  Key("subject"),       Key("stream"),       Key("duplicate-window-s"),
+      Key("user"), Key("password-file"), Key("password-env"), Key("creds-file"),
+      Key("tls"),  Key("ca-file")};
   return keys;
 }
 

@@ -1,5 +1,6 @@
-// The config parser's state, shared by config.cpp (YAML walking, environment) and
-// config_validate.cpp (turning raw values into a DaemonConfig).
+// The config parser's state, shared by config.cpp (YAML walking, environment),
+// config_validate.cpp (turning raw values into a DaemonConfig), config_sinks.cpp, config_bus.cpp
+// and config_notify.cpp.
 #pragma once
 
 #include <yaml-cpp/yaml.h>
@@ -18,6 +19,9 @@ namespace alipaymsg::daemon {
 
 // Base64 of 16, 24 or 32 bytes (an AES key as the Alipay console shows it).
 bool LooksLikeAesKey(std::string_view text);
+
+// "text" with its quotes, for messages about a value.
+std::string Quote(std::string_view s);
 
 class ConfigParser {
  public:
@@ -55,7 +59,12 @@ class ConfigParser {
   void ParseTop(const YAML::Node& root, DaemonConfig& config);
   void ParseAppBlock(const YAML::Node& key, const YAML::Node& block, const std::string& name);
   void ParseSinks(const YAML::Node& key, const YAML::Node& list, DaemonConfig& config);
+  // One item of sinks: (config_sinks.cpp), and the parts that need more than a line.
   void ParseSink(const YAML::Node& item, const std::string& name, DaemonConfig& config);
+  void ParseSinkMatch(const YAML::Node& key, const YAML::Node& value, const std::string& key_name, SinkConfig& sink);
+  void ParseExecSink(const YAML::Node& key, const YAML::Node& value, const std::string& key_name, SinkConfig& sink);
+  void ParseWebhookSink(const YAML::Node& key, const YAML::Node& value, const std::string& key_name,
+                        SinkConfig& sink);
   // The redis: / nats: block of a sink (config_bus.cpp).
   void ParseBusSink(const YAML::Node& key, const YAML::Node& value, const std::string& key_name, bool redis,
                     SinkConfig& sink);

@@ -62,30 +62,38 @@ std::string DidYouMean(const std::vector<KeySpec>& specs, std::string_view key) 
   return " (did you mean " + best->canonical + "?)";
 }
 
-namespace {
-
-KeySpec Spec(std::string canonical, std::vector<std::string> extra = {}) {
-  extra.push_back(NormalizeKey(canonical));
-  return KeySpec{std::move(canonical), std::move(extra)};
+KeySpec Key(std::string canonical, std::vector<std::string> extra_aliases) {
+  extra_aliases.push_back(NormalizeKey(canonical));
+  return KeySpec{std::move(canonical), std::move(extra_aliases)};
 }
-
-}  // namespace
 
 const std::vector<KeySpec>& AppKeys() {
   static const std::vector<KeySpec> keys = {
-      Spec("app-id"),
-      Spec("server-host", {"connector"}),
-      Spec("ssl"),
-      Spec("ca-file"),
-      Spec("sign-type"),
-      Spec("charset", {"chartset"}),  // the Spring article's spelling
-      Spec("app-private-key-path", {"appcertprivatekeypath"}),
-      Spec("alipay-public-key-path"),
-      Spec("app-cert-public-key-path", {"appcertpath"}),
-      Spec("alipay-cert-public-key-path", {"alipaycertpath"}),
-      Spec("alipay-root-cert-path", {"rootcertpath"}),
-      Spec("encrypt-key", {"aeskey"}),
+      Key("app-id"),
+      Key("server-host", {"connector"}),
+      Key("ssl"),
+      Key("ca-file"),
+      Key("sign-type"),
+      Key("charset", {"chartset"}),  // the Spring article's spelling
+      Key("app-private-key-path", {"appcertprivatekeypath"}),
+      Key("alipay-public-key-path"),
+      Key("app-cert-public-key-path", {"appcertpath"}),
+      Key("alipay-cert-public-key-path", {"alipaycertpath"}),
+      Key("alipay-root-cert-path", {"rootcertpath"}),
+      Key("encrypt-key", {"aeskey"}),
   };
+  return keys;
+}
+
+const std::vector<KeySpec>& SinkKeys() {
+  static const std::vector<KeySpec> keys = {Key("match"),      Key("jsonl"),      Key("exec"),
+                                            Key("webhook"),    Key("timeout-ms"), Key("concurrency"),
+                                            Key("redis"),      Key("nats")};
+  return keys;
+}
+
+const std::vector<KeySpec>& WebhookKeys() {
+  static const std::vector<KeySpec> keys = {Key("url"), Key("headers"), Key("ca-file")};
   return keys;
 }
 

@@ -23,6 +23,9 @@ struct KeySpec {
   std::vector<std::string> aliases;  // normalized; the canonical's own normalized form included
 };
 
+// A key known by its canonical name and, optionally, other normalized spellings ("chartset").
+KeySpec Key(std::string canonical, std::vector<std::string> extra_aliases = {});
+
 // The spec whose aliases contain NormalizeKey(key), if any.
 const KeySpec* FindKey(const std::vector<KeySpec>& specs, std::string_view key);
 // " (did you mean app-id?)" for the closest canonical name within a small distance, else "".
@@ -30,6 +33,9 @@ std::string DidYouMean(const std::vector<KeySpec>& specs, std::string_view key);
 
 // The keys of one app block (`alipay:` or an `apps:` item).
 const std::vector<KeySpec>& AppKeys();
+// The keys of one sinks: item, and of its webhook: map.
+const std::vector<KeySpec>& SinkKeys();
+const std::vector<KeySpec>& WebhookKeys();
 // Spring `alipay.*` properties that belong to the OpenAPI client, not the message channel: accepted
 // with a warning so a pasted application.yml block loads.
 bool IsIgnoredSpringKey(std::string_view normalized);

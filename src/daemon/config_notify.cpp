@@ -6,11 +6,6 @@
 #include "daemon/config_internal.h"
 
 namespace alipaymsg::daemon {
-namespace {
-
-std::string Quote(std::string_view s) { return "\"" + std::string(s) + "\""; }
-
-}  // namespace
 
 bool ConfigParser::ParseListen(const Value& v, std::string& host, int& port) {
   auto parsed = ParseHostPort(v.text);
