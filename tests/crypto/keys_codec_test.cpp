@@ -116,6 +116,22 @@ TEST(PrivateKeyLoading, TruncatedBareKeyIsNotAKey) {
   EXPECT_EQ(key.status().code(), StatusCode::kParseError);
 }
 
+// One DER SEQUENCE and nothing after it: a key with bytes appended is refused (keys.cpp checks the
+// outer length before it asks OpenSSL's decoders), for private and public keys alike.
+TEST(PrivateKeyLoading, KeyWithTrailingBytesIsNotAKey) {
+  for (const char* file : {"app_private_pkcs8_bare.txt", "alipay_public_bare.txt"}) {
+    SCOPED_TRACE(file);
+    auto der = Base64Decode(Input(file));
+    ASSERT_TRUE(der.ok());
+    ASSERT_TRUE(PrivateKey::FromText(Input(file), file).ok() || PublicKey::FromText(Input(file), file).ok());
+    const std::string longer = Base64Encode(*der + std::string("\0\0", 2));
+    EXPECT_EQ(PrivateKey::FromText(longer, file).status().code(), StatusCode::kParseError);
+    EXPECT_EQ(PublicKey::FromText(longer, file).status().code(), StatusCode::kParseError);
+    const std::string not_a_sequence = Base64Encode("\x04\x02" + std::string("ab"));
+    EXPECT_EQ(PublicKey::FromText(not_a_sequence, file).status().code(), StatusCode::kParseError);
+  }
+}
+
 TEST(PrivateKeyLoading, ToleratesLayoutVariants) {
   std::string bare = Input("app_private_pkcs8_bare.txt");
   std::string wrapped;
