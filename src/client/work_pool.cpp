@@ -1,10 +1,13 @@
 #include "client/work_pool.h"
 
 #include <system_error>
+#include <utility>
+
+#include "base/thread_name.h"
 
 namespace alipaymsg::client {
 
-WorkPool::WorkPool(int threads) : threads_(threads < 1 ? 1 : threads) {}
+WorkPool::WorkPool(int threads, std::string name) : threads_(threads < 1 ? 1 : threads), name_(std::move(name)) {}
 
 WorkPool::~WorkPool() { Shutdown(); }
 
@@ -15,7 +18,10 @@ void WorkPool::Submit(std::function<void()> job) {
     // Lazily up to threads_ workers: one more whenever work arrives and no worker is idle.
     if (!shut_down_ && idle_ == 0 && workers_.size() < static_cast<size_t>(threads_)) {
       try {
-        workers_.emplace_back([this] { Work(); });
+        workers_.emplace_back([this] {
+          NameThisThread(name_);
+          Work();
+        });
         ++started_;
       } catch (const std::system_error&) {
         no_worker = workers_.empty();  // the running workers take it; with none, the caller runs it

@@ -12,13 +12,15 @@
 #include <functional>
 #include <mutex>
 #include <thread>
+#include <string>
 #include <vector>
 
 namespace alipaymsg::client {
 
 class WorkPool {
  public:
-  explicit WorkPool(int threads);  // at least 1
+  // At least 1 thread; `name` names them (top -H, perf).
+  explicit WorkPool(int threads, std::string name = "worker");
   // Shutdown().
   ~WorkPool();
   WorkPool(const WorkPool&) = delete;
@@ -39,6 +41,7 @@ class WorkPool {
   void Work();
 
   const int threads_;
+  const std::string name_;
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<std::function<void()>> queue_;

@@ -5,6 +5,7 @@
 #include <mutex>
 
 #include "alipaymsg/notify.h"
+#include "base/thread_name.h"
 
 namespace alipaymsg::daemon {
 namespace {
@@ -275,7 +276,10 @@ Status Daemon::Start() {
         "admin on http://" + config_.admin_host + ":" + std::to_string(admin_->port()) + " (/healthz /readyz /metrics)");
   }
   if (!assembled_.load(std::memory_order_acquire)) {
-    opener_ = std::thread([this] { OpenInboxInBackground(); });
+    opener_ = std::thread([this] {
+      NameThisThread("inbox-open");
+      OpenInboxInBackground();
+    });
     return Status::Ok();
   }
   return receiver_->Start();

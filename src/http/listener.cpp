@@ -18,6 +18,8 @@
 #include <thread>
 #include <type_traits>
 
+#include "base/thread_name.h"
+
 namespace alipaymsg::http {
 namespace {
 
@@ -86,7 +88,10 @@ class Listener::Impl {
     port_ = acceptor_.local_endpoint().port();
     listening_ = true;
     Accept();
-    thread_ = std::thread([this] { io_.run(); });
+    thread_ = std::thread([this] {
+      NameThisThread(options_.name + "-http");  // admin-http, notify-http
+      io_.run();
+    });
     return Status::Ok();
   }
 

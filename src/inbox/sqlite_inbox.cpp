@@ -14,6 +14,7 @@
 #include <future>
 #include <utility>
 
+#include "base/thread_name.h"
 #include "inbox/schema.h"
 
 namespace alipaymsg {
@@ -138,7 +139,10 @@ Status SqliteInbox::Initialize() {
   reader_db_ = std::move(*reader);
   ALIPAYMSG_RETURN_IF_ERROR(reader_db_->Exec("PRAGMA query_only=1"));
 
-  writer_ = std::thread([this] { WriterLoop(); });
+  writer_ = std::thread([this] {
+    NameThisThread("inbox-writer");
+    WriterLoop();
+  });
   writer_id_.store(writer_.get_id());
   return Status::Ok();
 }

@@ -15,6 +15,7 @@
 #include <optional>
 #include <thread>
 
+#include "base/thread_name.h"
 #include "sim/hub.h"
 #include "sim/server_internal.h"
 #include "sim/simulator.h"
@@ -450,7 +451,10 @@ Result<std::unique_ptr<Simulator>> Simulator::Start(SimulatorOptions options) {
   Impl* raw = impl.get();
   raw->Accept();
   raw->ArmTimer();
-  raw->thread = std::thread([raw] { raw->io.run(); });
+  raw->thread = std::thread([raw] {
+    NameThisThread("sim-io");
+    raw->io.run();
+  });
   spdlog::info("alipay-msg-sim listening on {}://{}:{} (register.do + /websocket), admin on http://{}:{}",
                raw->tls ? "https" : "http", listen->host, raw->port, admin_where->host,
                raw->admin->port());
