@@ -39,7 +39,7 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 expect_eq() { [ "$1" = "$2" ] || fail "$3: expected '$2', got '$1'"; }
 
 [ "$(id -u)" -eq 0 ] || fail "needs root: it installs the packages with dpkg -i and removes them (run ctest as root)"
-for tool in dpkg dpkg-deb dpkg-query dpkg-statoverride cpack flock runuser setpriv readelf openssl curl python3 getent; do
+for tool in dpkg dpkg-deb dpkg-query dpkg-statoverride cpack flock runuser setpriv readelf curl python3 getent systemd-analyze ldd; do
   command -v "$tool" > /dev/null || fail "$tool is not installed (scripts/setup installs what the tests need)"
 done
 
@@ -48,6 +48,18 @@ mkdir -p "$(dirname "$LOCK")"
 exec 9> "$LOCK"
 flock -w 900 9 || fail "another deb_test has held $LOCK for 15 minutes"
 
+# dpkg_run LOG ARGS...: dpkg ARGS, output to LOG; waits (up to 5 minutes) while apt or another
+# dpkg holds dpkg's lock (scripts/setup may be installing packages at the same moment).
+dpkg_run() {
+  local log="$1"
+  shift
+  for _ in $(seq 300); do
+    if dpkg "$@" > "$log" 2>&1; then return 0; fi
+    grep -q 'locked by another process' "$log" || return 1
+    sleep 1
+  done
+  return 1
+}
 status_of() { dpkg-query -W -f='${db:Status-Status}' "$1" 2> /dev/null || true; }
 present() { local s; s=$(status_of "$1"); [ -n "$s" ] && [ "$s" != not-installed ]; }
 
@@ -55,7 +67,7 @@ present() { local s; s=$(status_of "$1"); [ -n "$s" ] && [ "$s" != not-installed
 restore() {
   local p
   for p in "${PACKAGES[@]}"; do
-    if present "$p"; then dpkg --purge "$p" >> "$work/restore.log" 2>&1 || true; fi
+    if present "$p"; then dpkg_run "$work/restore-$p.log" --purge "$p" || true; fi
   done
   dpkg-statoverride --remove "$CONFIG" > /dev/null 2>&1 || true
   rm -rf /etc/alipay-msgd "$STATE"
@@ -134,7 +146,7 @@ done
 
 step "dpkg -i ${PACKAGES[*]}"
 echo "$$" > "$MARKER"
-dpkg -i "$(deb libalipaymsg-dev)" "$(deb alipay-msg-sim)" "$(deb alipay-msgd)" > "$work/install.log" 2>&1 \
+dpkg_run "$work/install.log" -i "$(deb libalipaymsg-dev)" "$(deb alipay-msg-sim)" "$(deb alipay-msgd)" \
   || { cat "$work/install.log"; fail "dpkg -i"; }
 for p in "${PACKAGES[@]}"; do expect_eq "$(status_of "$p")" installed "dpkg status of $p"; done
 
@@ -161,12 +173,10 @@ step "alipay-msgd --version, alipay-msg --version"
 expect_eq "$(/usr/bin/alipay-msgd --version)" "alipay-msgd $version" "alipay-msgd --version"
 expect_eq "$(/usr/bin/alipay-msg --version)" "alipay-msg $version" "alipay-msg --version"
 
-if command -v systemd-analyze > /dev/null; then
-  step "systemd-analyze verify alipay-msgd.service"
-  systemd-analyze verify /lib/systemd/system/alipay-msgd.service > "$work/verify.log" 2>&1 \
-    || { cat "$work/verify.log"; fail "systemd-analyze verify"; }
-  if grep -i 'alipay-msgd' "$work/verify.log"; then fail "systemd-analyze verify complains about the unit"; fi
-fi
+step "systemd-analyze verify alipay-msgd.service"
+systemd-analyze verify /lib/systemd/system/alipay-msgd.service > "$work/verify.log" 2>&1 \
+  || { cat "$work/verify.log"; fail "systemd-analyze verify"; }
+if grep -i 'alipay-msgd' "$work/verify.log"; then fail "systemd-analyze verify complains about the unit"; fi
 
 step "check-config on the shipped config as $USER_NAME: two errors, the key files it points at"
 set +e
@@ -247,10 +257,10 @@ cmake -S "$source/examples/quickstart" -B "$work/quickstart" -G Ninja -DCMAKE_BU
 grep -q '/usr/lib.*/cmake/alipaymsg' "$work/quickstart/CMakeCache.txt" || fail "quickstart did not find the installed package"
 
 step "dpkg -i again (the maintainer scripts on an upgrade), then dpkg -r"
-dpkg -i "$(deb libalipaymsg-dev)" "$(deb alipay-msg-sim)" "$(deb alipay-msgd)" > "$work/reinstall.log" 2>&1 \
+dpkg_run "$work/reinstall.log" -i "$(deb libalipaymsg-dev)" "$(deb alipay-msg-sim)" "$(deb alipay-msgd)" \
   || { cat "$work/reinstall.log"; fail "dpkg -i over the installed packages"; }
 expect_eq "$(stat -c '%U:%G %a' "$CONFIG")" "root:$USER_NAME 640" "$CONFIG after reinstall"
-dpkg -r "${PACKAGES[@]}" > "$work/remove.log" 2>&1 || { cat "$work/remove.log"; fail "dpkg -r"; }
+dpkg_run "$work/remove.log" -r "${PACKAGES[@]}" || { cat "$work/remove.log"; fail "dpkg -r"; }
 expect_eq "$(status_of alipay-msgd)" config-files "alipay-msgd after dpkg -r"
 for f in /usr/bin/alipay-msgd /usr/bin/alipay-msg /usr/bin/alipay-msg-sim /usr/include/alipaymsg \
   /lib/systemd/system/alipay-msgd.service; do
@@ -260,7 +270,7 @@ for f in "$CONFIG" "$KEYS/app_private.pem" "$STATE/alipay-msg.db"; do [ -e "$f" 
 getent passwd "$USER_NAME" > /dev/null || fail "dpkg -r removed the user"
 
 step "dpkg --purge with the administrator's keys left: state and config go, the user stays (locked)"
-dpkg --purge "${PACKAGES[@]}" > "$work/purge.log" 2>&1 || { cat "$work/purge.log"; fail "dpkg --purge"; }
+dpkg_run "$work/purge.log" --purge "${PACKAGES[@]}" || { cat "$work/purge.log"; fail "dpkg --purge"; }
 for p in "${PACKAGES[@]}"; do present "$p" && fail "$p is still known to dpkg: $(status_of "$p")"; done
 [ ! -e "$STATE" ] || fail "$STATE is still there after purge"
 [ ! -e "$CONFIG" ] || fail "$CONFIG is still there after purge"
@@ -271,9 +281,9 @@ grep -q "the user $USER_NAME is kept" "$work/purge.log" || fail "purge did not s
 
 step "the keys removed, install + purge again: nothing is left"
 rm -rf /etc/alipay-msgd
-dpkg -i "$(deb alipay-msgd)" > "$work/install2.log" 2>&1 || { cat "$work/install2.log"; fail "second dpkg -i"; }
+dpkg_run "$work/install2.log" -i "$(deb alipay-msgd)" || { cat "$work/install2.log"; fail "second dpkg -i"; }
 expect_eq "$(getent shadow "$USER_NAME" | cut -d: -f8)" "" "account expiry after reinstall (unlocked)"
-dpkg --purge alipay-msgd > "$work/purge2.log" 2>&1 || { cat "$work/purge2.log"; fail "second dpkg --purge"; }
+dpkg_run "$work/purge2.log" --purge alipay-msgd || { cat "$work/purge2.log"; fail "second dpkg --purge"; }
 for f in /etc/alipay-msgd "$STATE" /lib/systemd/system/alipay-msgd.service; do
   [ ! -e "$f" ] || fail "$f is left after purge"
 done
