@@ -3,7 +3,8 @@
 #   1. cpack builds libalipaymsg-dev, alipay-msgd and alipay-msg-sim (version, Depends from
 #      dpkg-shlibdeps, conffile, stripped binaries, archives without debug information),
 #   2. dpkg -i: files, the system user alipay-msgd, /var/lib/alipay-msgd owned by it, the config
-#      readable by root and the service only, `alipay-msgd --version`, `systemd-analyze verify`,
+#      readable by root and the service only, `alipay-msgd --version`, `systemd-analyze verify`
+#      and its sandbox score (`systemd-analyze security`),
 #   3. `alipay-msg check-config` on the shipped config, as the service's user: as shipped exactly
 #      two errors, the two key files it points at (file:line, key and path each); with keys in
 #      /etc/alipay-msgd/keys, no error and no warning,
@@ -173,10 +174,13 @@ step "alipay-msgd --version, alipay-msg --version"
 expect_eq "$(/usr/bin/alipay-msgd --version)" "alipay-msgd $version" "alipay-msgd --version"
 expect_eq "$(/usr/bin/alipay-msg --version)" "alipay-msg $version" "alipay-msg --version"
 
-step "systemd-analyze verify alipay-msgd.service"
+step "systemd-analyze verify and security alipay-msgd.service"
 systemd-analyze verify /lib/systemd/system/alipay-msgd.service > "$work/verify.log" 2>&1 \
   || { cat "$work/verify.log"; fail "systemd-analyze verify"; }
 if grep -i 'alipay-msgd' "$work/verify.log"; then fail "systemd-analyze verify complains about the unit"; fi
+# The sandbox: systemd's exposure score of the unit (0 best, 10 worst) is 1.8; above 2.0 fails.
+systemd-analyze security --offline=true --threshold=20 /lib/systemd/system/alipay-msgd.service \
+  > "$work/security.log" 2>&1 || { cat "$work/security.log"; fail "the unit's sandbox got weaker (exposure above 2.0)"; }
 
 step "check-config on the shipped config as $USER_NAME: two errors, the key files it points at"
 set +e
