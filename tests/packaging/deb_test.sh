@@ -226,13 +226,13 @@ daemon_admin=$(free_port)
 daemon_pid=$!
 ready=""
 for _ in $(seq 200); do
-  if curl -sf "http://127.0.0.1:$daemon_admin/readyz" > /dev/null 2>&1; then ready=1; break; fi
+  if curl -sf --max-time 2 "http://127.0.0.1:$daemon_admin/readyz" > /dev/null 2>&1; then ready=1; break; fi
   kill -0 "$daemon_pid" 2> /dev/null || { cat "$work/daemon.log"; fail "alipay-msgd exited"; }
   sleep 0.05
 done
 [ -n "$ready" ] || { cat "$work/daemon.log"; fail "alipay-msgd not ready after 10 s"; }
 msg_id=$(python3 -c 'import json,sys; print(json.dumps({"app_id":sys.argv[1],"msg_api":"alipay.open.mini.version.audit.passed","content_raw":"{\"mini_app_id\":\"2021000000000002\"}"}))' "$APP_ID" \
-  | curl -sS --fail-with-body "http://127.0.0.1:$sim_admin/messages" -d @- | json_get msg_id)
+  | curl -sS --max-time 10 --fail-with-body "http://127.0.0.1:$sim_admin/messages" -d @- | json_get msg_id)
 [ -n "$msg_id" ] || fail "the simulator did not take the message"
 for _ in $(seq 200); do grep -qs "\"msg_id\":\"$msg_id\"" "$STATE/messages.jsonl" && break; sleep 0.05; done
 grep -qs "\"msg_id\":\"$msg_id\"" "$STATE/messages.jsonl" \
@@ -241,6 +241,8 @@ for f in "$STATE/alipay-msg.db" "$STATE/messages.jsonl"; do
   expect_eq "$(stat -c %U "$f")" "$USER_NAME" "owner of $f"
 done
 kill -TERM "$daemon_pid"
+for _ in $(seq 400); do kill -0 "$daemon_pid" 2> /dev/null || break; sleep 0.05; done
+if kill -0 "$daemon_pid" 2> /dev/null; then cat "$work/daemon.log"; fail "alipay-msgd still runs 20 s after SIGTERM"; fi
 set +e
 wait "$daemon_pid"
 rc=$?
