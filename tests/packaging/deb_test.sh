@@ -7,7 +7,8 @@
 #      and its sandbox score (`systemd-analyze security`),
 #   3. `alipay-msg check-config` on the shipped config, as the service's user: as shipped exactly
 #      two errors, the two key files it points at (file:line, key and path each); with keys in
-#      /etc/alipay-msgd/keys, no error and no warning,
+#      /etc/alipay-msgd/keys, no error and no warning; without its inbox.path, the error that the
+#      default place (beside the config) is not writable by the service,
 #   4. the packaged daemon, run as the unit runs it (user alipay-msgd, cwd /var/lib/alipay-msgd,
 #      shipped config; only the server address, ssl and admin port from the environment), receives
 #      a message from the packaged simulator into /var/lib/alipay-msgd and stops cleanly,
@@ -204,6 +205,20 @@ runuser -u "$USER_NAME" -- /usr/bin/alipay-msg check-config "$CONFIG" > "$work/c
 cat "$work/check-keys.txt"
 grep -q "inbox $STATE/alipay-msg.db" "$work/check-keys.txt" || fail "the inbox is not in $STATE"
 grep -q '^config OK (0 warnings)' "$work/check-keys.txt" || fail "check-config: not 'config OK (0 warnings)'"
+
+step "without inbox.path the inbox would go beside the config, where the service cannot write: said"
+# The daemon's default (the config's directory) does not fit the package: the shipped config sets
+# inbox.path, and check-config as the service's user names the problem when it is taken out.
+sed -e '/^inbox:/d' -e "\#^  path: $STATE/alipay-msg.db#d" "$CONFIG" > "$work/default-inbox.yaml"
+install -m 0640 -o root -g "$USER_NAME" "$work/default-inbox.yaml" /etc/alipay-msgd/default-inbox.yaml
+set +e
+runuser -u "$USER_NAME" -- /usr/bin/alipay-msg check-config /etc/alipay-msgd/default-inbox.yaml > "$work/check-default-inbox.txt" 2>&1
+rc=$?
+set -e
+rm -f /etc/alipay-msgd/default-inbox.yaml
+expect_eq "$rc" 1 "check-config without inbox.path"
+grep -q "inbox.path: cannot create /etc/alipay-msgd/alipay-msg.db: /etc/alipay-msgd is not writable" \
+  "$work/check-default-inbox.txt" || { cat "$work/check-default-inbox.txt"; fail "check-config without inbox.path"; }
 
 step "the packaged daemon as the unit runs it receives a message from the packaged simulator"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
