@@ -16,31 +16,34 @@ foreach(module IN LISTS ALIPAYMSG_INSTALLED_MODULES)
   string(APPEND alipaymsg_pc_libs " -lalipaymsg_${module}")
 endforeach()
 
+# Components (the Debian packages of cmake/package.cmake): dev (library, headers, CMake and pkg-config
+# files), daemon (alipay-msgd, alipay-msg), sim (alipay-msg-sim). A plain `cmake --install` installs all.
 install(TARGETS alipaymsg ${alipaymsg_archives} EXPORT alipaymsgTargets
-  ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+  ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT dev
   INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 # The public API only: include/alipaymsg/, less the daemon's config (its code is not in the library).
-install(DIRECTORY ${CMAKE_SOURCE_DIR}/include/alipaymsg DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
+install(DIRECTORY ${CMAKE_SOURCE_DIR}/include/alipaymsg DESTINATION ${CMAKE_INSTALL_INCLUDEDIR} COMPONENT dev
   FILES_MATCHING PATTERN "*.h" PATTERN "daemon_config.h" EXCLUDE)
 
 set(ALIPAYMSG_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/alipaymsg)
-install(EXPORT alipaymsgTargets NAMESPACE alipaymsg:: DESTINATION ${ALIPAYMSG_CMAKE_DIR})
+install(EXPORT alipaymsgTargets NAMESPACE alipaymsg:: DESTINATION ${ALIPAYMSG_CMAKE_DIR} COMPONENT dev)
 configure_package_config_file(${CMAKE_SOURCE_DIR}/cmake/alipaymsgConfig.cmake.in
   ${CMAKE_BINARY_DIR}/cmake/alipaymsgConfig.cmake INSTALL_DESTINATION ${ALIPAYMSG_CMAKE_DIR})
 write_basic_package_version_file(${CMAKE_BINARY_DIR}/cmake/alipaymsgConfigVersion.cmake
   VERSION ${PROJECT_VERSION} COMPATIBILITY SameMinorVersion)
 install(FILES ${CMAKE_BINARY_DIR}/cmake/alipaymsgConfig.cmake ${CMAKE_BINARY_DIR}/cmake/alipaymsgConfigVersion.cmake
-  DESTINATION ${ALIPAYMSG_CMAKE_DIR})
+  DESTINATION ${ALIPAYMSG_CMAKE_DIR} COMPONENT dev)
 
 # Relocatable (prefix from the .pc file's own place), so `cmake --install --prefix DIR` works too.
 set(ALIPAYMSG_PC_LIBS "${alipaymsg_pc_libs}")
 file(RELATIVE_PATH ALIPAYMSG_PC_TO_PREFIX "/p/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/p")
 configure_file(${CMAKE_SOURCE_DIR}/cmake/alipaymsg.pc.in ${CMAKE_BINARY_DIR}/cmake/alipaymsg.pc @ONLY)
-install(FILES ${CMAKE_BINARY_DIR}/cmake/alipaymsg.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+install(FILES ${CMAKE_BINARY_DIR}/cmake/alipaymsg.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig COMPONENT dev)
 
 foreach(program alipay-msgd alipay-msg alipay-msg-sim)
   if(NOT TARGET ${program})
     message(FATAL_ERROR "${program} is missing: install needs it")
   endif()
-  install(TARGETS ${program} RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 endforeach()
+install(TARGETS alipay-msgd alipay-msg RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT daemon)
+install(TARGETS alipay-msg-sim RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT sim)

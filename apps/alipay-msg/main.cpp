@@ -5,6 +5,7 @@
 
 int main(int argc, char** argv) {
   CLI::App app{"alipay-msg: Alipay open-platform message tools (certificates, signatures, inbox)"};
+  app.set_version_flag("--version", "alipay-msg " ALIPAYMSG_VERSION);
   app.require_subcommand(1);
   int exit_code = 0;
   alipaymsg::cli::AddCryptoCommands(app, exit_code);

@@ -1,5 +1,6 @@
 // alipay-msgd: holds the Alipay open-channel connection(s) and hands each message, once, to sinks.
 //   alipay-msgd --config FILE [--log-format text|json] [--log-level LEVEL] [--log-file FILE]
+//   alipay-msgd --version
 // Exit status: 0 after a clean stop (SIGTERM/SIGINT), 2 for a config or credentials error (nothing
 // connected), 1 for a runtime failure.
 #include <signal.h>
@@ -82,6 +83,7 @@ void Emit(alipaymsg::LogLevel level, std::string_view line) {
 
 int main(int argc, char** argv) {
   CLI::App cli{"alipay-msgd: receives Alipay open-platform messages and hands each one, once, to sinks"};
+  cli.set_version_flag("--version", "alipay-msgd " ALIPAYMSG_VERSION);
   std::string config_path, log_format, log_level, log_file;
   cli.add_option("--config,-c", config_path, "YAML config file")->required();
   cli.add_option("--log-format", log_format, "text (default) or json")->check(CLI::IsMember({"text", "json"}));

@@ -198,5 +198,16 @@ TEST(CliKeypair, MatchAndMismatch) {
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
 }
 
+// The packages' version comes from project(VERSION) too: tests/packaging checks the installed ones.
+TEST(CliVersion, BothProgramsPrintTheProjectVersion) {
+  auto r = RunCli({"--version"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "alipay-msg " ALIPAYMSG_VERSION "\n");
+  // No --config needed (it is required for a run).
+  r = RunProcess({BinDir() + "/alipay-msgd", "--version"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "alipay-msgd " ALIPAYMSG_VERSION "\n");
+}
+
 }  // namespace
 }  // namespace alipaymsg::testing
