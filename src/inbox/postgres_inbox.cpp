@@ -147,11 +147,14 @@ Status PostgresInbox::Initialize() {
       return pruned.WithContext("pruning the rejected-message audit");
     }
   }
-  for (auto* slot : {&writer_conn_, &claim_conn_, &reader_conn_}) {
-    auto conn = Connect(slot == &writer_conn_ ? "writer" : slot == &claim_conn_ ? "claims" : "reader");
+  for (auto [slot, role] : {std::pair{&store_conn_, "stores"}, std::pair{&writer_conn_, "writer"},
+                             std::pair{&claim_conn_, "claims"}, std::pair{&reader_conn_, "reader"}}) {
+    auto conn = Connect(role);
     if (!conn.ok()) return conn.status();
     *slot = std::move(*conn);
   }
+  store_thread_ = std::thread([this] { StoreLoop(); });
+  store_id_.store(store_thread_.get_id());
   writer_ = std::thread([this] { WriterLoop(); });
   writer_id_.store(writer_.get_id());
   lease_thread_ = std::thread([this] { LeaseLoop(); });
@@ -160,11 +163,12 @@ Status PostgresInbox::Initialize() {
 
 PostgresInbox::~PostgresInbox() {
   Close();
-  if (writer_.joinable()) {
-    if (writer_.get_id() == std::this_thread::get_id()) {
-      writer_.detach();
+  for (std::thread* thread : {&writer_, &store_thread_}) {
+    if (!thread->joinable()) continue;
+    if (thread->get_id() == std::this_thread::get_id()) {
+      thread->detach();
     } else {
-      writer_.join();
+      thread->join();
     }
   }
 }
@@ -176,8 +180,12 @@ void PostgresInbox::Close() {
     closing_ = true;
   }
   work_cv_.notify_all();
+  store_cv_.notify_all();
   space_cv_.notify_all();
-  if (OnWriterThread()) return;  // from a callback: the writer exits once it returns; ~ joins
+  // From a callback: that thread exits once it returns; ~ joins.
+  if (OnWriterThread() || OnStoreThread()) return;
+  if (store_thread_.joinable()) store_thread_.join();
+  store_id_.store(std::thread::id());
   if (writer_.joinable()) writer_.join();
   writer_id_.store(std::thread::id());
   {
@@ -203,6 +211,7 @@ void PostgresInbox::Close() {
         {PgParam::Text(array)});
   }
   writer_conn_.reset();
+  store_conn_.reset();
   {
     std::lock_guard lock(claim_mu_);
     claim_conn_.reset();
@@ -269,13 +278,27 @@ void PostgresInbox::WriterLoop() {
       ops = TakeGroup(lingering_due);
     }
     CommitGroup(ops);
-    int64_t released = 0;
-    for (const WriteOp& op : ops) {
-      if (op.kind == WriteOp::Kind::kStore) released += op.weight;
+  }
+}
+
+void PostgresInbox::StoreLoop() {
+  while (true) {
+    std::vector<WriteOp> ops;
+    int64_t weight = 0;
+    {
+      std::unique_lock lock(mu_);
+      store_cv_.wait(lock, [this] { return closing_ || !store_queue_.empty(); });
+      if (store_queue_.empty()) return;  // closing, and drained
+      while (!store_queue_.empty() && (ops.empty() || weight + store_queue_.front().weight <= options_.max_batch)) {
+        weight += store_queue_.front().weight;
+        ops.push_back(std::move(store_queue_.front()));
+        store_queue_.pop_front();
+      }
     }
+    CommitStores(ops);
     {
       std::lock_guard lock(mu_);
-      uncommitted_messages_ -= released;
+      uncommitted_messages_ -= weight;
     }
     space_cv_.notify_all();
   }
@@ -350,9 +373,48 @@ void PostgresInbox::CommitGroup(std::vector<WriteOp>& ops) {
     }
     if (group.ok() || !retryable) break;
   }
+  FinishGroup(ops, group, results, fault);
+}
+
+void PostgresInbox::CommitStores(std::vector<WriteOp>& ops) {
+  std::vector<Status> results(ops.size());
+  std::vector<WriteOp*> stores;
+  for (WriteOp& op : ops) stores.push_back(&op);
+  Status group;
+  std::optional<Status> fault;
+  for (int attempt = 1; attempt <= kGroupAttempts; ++attempt) {
+    fault.reset();
+    std::fill(results.begin(), results.end(), Status::Ok());
+    if (!store_conn_) {
+      group = Unavailable("the inbox is closed");
+      break;
+    }
+    PgConn& conn = *store_conn_;
+    group = EnsureConnected(conn, store_reconnect_);
+    if (!group.ok()) {
+      fault = group;
+      break;
+    }
+    // One statement without BEGIN: it commits by itself (or not at all).
+    group = ApplyStores(conn, stores, results, ops);
+    if (group.ok()) break;
+    if (CannotCommit(conn)) fault = group;
+    if (!Retryable(conn.last_sqlstate())) break;
+  }
+  FinishGroup(ops, group, results, fault);
+}
+
+void PostgresInbox::FinishGroup(std::vector<WriteOp>& ops, const Status& group, const std::vector<Status>& results,
+                                const std::optional<Status>& fault) {
   if (group.ok()) commits_.fetch_add(1, std::memory_order_relaxed);
   if (fault) {
     health_.NoteFault(*fault);
+    if (!OnWriterThread()) {
+      // The writer probes while unhealthy: wake it if it went to sleep before this fault (under mu_,
+      // so that it either sees the fault or is already waiting for this notification).
+      { std::lock_guard lock(mu_); }
+      work_cv_.notify_all();
+    }
   } else if (group.ok() && std::any_of(results.begin(), results.end(), [](const Status& s) { return s.ok(); })) {
     health_.NoteWritten();  // every request of ours that succeeds writes (and COMMIT went through)
   }
@@ -761,12 +823,16 @@ void PostgresInbox::StoreAsync(std::vector<InboundMessage> batch, StoreCallback 
       done(status);
     }
   };
-  if (OnWriterThread()) {
-    // From a callback: commit it here as its own group (queueing would wait behind ourselves).
+  if (OnStoreThread() || OnWriterThread()) {
+    // From a callback: commit it here as its own group (queueing could wait behind ourselves).
     stored_.fetch_add(count, std::memory_order_relaxed);
     std::vector<WriteOp> ops;
     ops.push_back(std::move(op));
-    CommitGroup(ops);
+    if (OnStoreThread()) {
+      CommitStores(ops);
+    } else {
+      CommitGroup(ops);
+    }
     return;
   }
   {
@@ -778,9 +844,9 @@ void PostgresInbox::StoreAsync(std::vector<InboundMessage> batch, StoreCallback 
     if (!closing_) {
       uncommitted_messages_ += op.weight;
       stored_.fetch_add(count, std::memory_order_relaxed);
-      queue_.push_back(std::move(op));
+      store_queue_.push_back(std::move(op));
       lock.unlock();
-      work_cv_.notify_one();
+      store_cv_.notify_one();
       return;
     }
   }
