@@ -91,6 +91,7 @@ Result<std::unique_ptr<PgConn>> PgConn::Connect(const std::string& url, const st
 PgConn::~PgConn() { PQfinish(conn_); }
 
 Status PgConn::Reset() {
+  prepared_.clear();  // they lived in the old session
   PQreset(conn_);
   PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
   if (PQstatus(conn_) != CONNECTION_OK) {
@@ -99,22 +100,93 @@ Status PgConn::Reset() {
   return Run("SET TIME ZONE 'UTC'");
 }
 
+namespace {
+
+struct ParamArrays {
+  std::vector<const char*> values;
+  std::vector<int> lengths, formats;
+  explicit ParamArrays(const std::vector<PgParam>& params)
+      : values(params.size()), lengths(params.size()), formats(params.size()) {
+    for (size_t i = 0; i < params.size(); ++i) {
+      values[i] = params[i].value ? params[i].value->data() : nullptr;
+      lengths[i] = params[i].value ? static_cast<int>(params[i].value->size()) : 0;
+      formats[i] = params[i].binary ? 1 : 0;
+    }
+  }
+};
+
+void PutBigEndian(std::string& out, uint64_t value, int bytes) {
+  for (int shift = (bytes - 1) * 8; shift >= 0; shift -= 8) out.push_back(static_cast<char>((value >> shift) & 0xFF));
+}
+
+}  // namespace
+
+void PgArray::Length(uint32_t length) {
+  PutBigEndian(elements_, length, 4);
+  ++count_;
+}
+
+void PgArray::AddBytes(std::string_view bytes) {
+  Length(static_cast<uint32_t>(bytes.size()));
+  elements_.append(bytes);
+}
+
+void PgArray::AddInt8(int64_t value) {
+  Length(8);
+  PutBigEndian(elements_, static_cast<uint64_t>(value), 8);
+}
+
+void PgArray::AddInt4(int32_t value) {
+  Length(4);
+  PutBigEndian(elements_, static_cast<uint32_t>(value), 4);
+}
+
+void PgArray::AddBool(bool value) {
+  Length(1);
+  elements_.push_back(value ? 1 : 0);
+}
+
+PgParam PgArray::Param() const {
+  std::string out;
+  out.reserve(20 + elements_.size());
+  PutBigEndian(out, count_ == 0 ? 0 : 1, 4);  // dimensions (an empty array has none)
+  PutBigEndian(out, 0, 4);                    // no NULL elements
+  PutBigEndian(out, static_cast<uint32_t>(type_), 4);
+  if (count_ > 0) {
+    PutBigEndian(out, static_cast<uint32_t>(count_), 4);
+    PutBigEndian(out, 1, 4);  // lower bound
+  }
+  out += elements_;
+  return PgParam::Bytes(std::move(out));
+}
+
 Result<PgResult> PgConn::Exec(const std::string& sql, const std::vector<PgParam>& params) {
   last_sqlstate_.clear();
   PGresult* raw;
   if (params.empty()) {
     raw = PQexec(conn_, sql.c_str());
   } else {
-    std::vector<const char*> values(params.size());
-    std::vector<int> lengths(params.size()), formats(params.size());
-    for (size_t i = 0; i < params.size(); ++i) {
-      values[i] = params[i].value ? params[i].value->data() : nullptr;
-      lengths[i] = params[i].value ? static_cast<int>(params[i].value->size()) : 0;
-      formats[i] = params[i].binary ? 1 : 0;
-    }
-    raw = PQexecParams(conn_, sql.c_str(), static_cast<int>(params.size()), nullptr, values.data(),
-                       lengths.data(), formats.data(), /*resultFormat=*/0);
+    ParamArrays p(params);
+    raw = PQexecParams(conn_, sql.c_str(), static_cast<int>(params.size()), nullptr, p.values.data(),
+                       p.lengths.data(), p.formats.data(), /*resultFormat=*/0);
   }
+  return Finish(raw, sql);
+}
+
+Result<PgResult> PgConn::ExecPrepared(const char* name, const std::string& sql, const std::vector<PgParam>& params) {
+  last_sqlstate_.clear();
+  if (!prepared_.count(name)) {
+    auto prepared = Finish(PQprepare(conn_, name, sql.c_str(), static_cast<int>(params.size()), nullptr), sql);
+    if (!prepared.ok()) return prepared.status();
+    prepared_.insert(name);
+  }
+  ParamArrays p(params);
+  return Finish(PQexecPrepared(conn_, name, static_cast<int>(params.size()), p.values.data(), p.lengths.data(),
+                               p.formats.data(), /*resultFormat=*/0),
+                sql);
+}
+
+Result<PgResult> PgConn::Finish(PGresult* raw, const std::string& sql) {
   PgResult result(raw);
   const ExecStatusType status = raw ? PQresultStatus(raw) : PGRES_FATAL_ERROR;
   if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return result;

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -24,6 +25,29 @@ struct PgParam {
   static PgParam Int(int64_t v) { return {std::to_string(v), false}; }
   static PgParam Bytes(std::string v) { return {std::move(v), true}; }
   static PgParam Null() { return {std::nullopt, false}; }
+};
+
+// A one-dimensional array parameter in PostgreSQL's binary format (array_recv), so that a statement
+// takes any number of rows in a fixed number of parameters (`unnest($1::text[], ...)`): one text
+// whatever the batch size, which can then be prepared once per connection. The element type must be
+// the one the statement casts the parameter to.
+class PgArray {
+ public:
+  enum class Type : uint32_t { kBool = 16, kBytea = 17, kInt8 = 20, kInt4 = 23, kText = 25 };
+  explicit PgArray(Type type) : type_(type) {}
+  // kText (valid UTF-8, no NUL: see IsPgText) or kBytea.
+  void AddBytes(std::string_view bytes);
+  void AddInt8(int64_t value);
+  void AddInt4(int32_t value);
+  void AddBool(bool value);
+  int size() const { return count_; }
+  PgParam Param() const;
+
+ private:
+  void Length(uint32_t length);
+  Type type_;
+  int count_ = 0;
+  std::string elements_;  // each: int32 length, then the bytes
 };
 
 class PgResult {
@@ -66,6 +90,11 @@ class PgConn {
 
   // Runs `sql` (one statement, or several without parameters) and returns its result.
   Result<PgResult> Exec(const std::string& sql, const std::vector<PgParam>& params = {});
+  // Exec through a statement prepared on this connection under `name` (prepared on first use, again
+  // after a reconnect): parsed and planned once, not on every call. `sql` must always be the same for
+  // one `name`.
+  Result<PgResult> ExecPrepared(const char* name, const std::string& sql, const std::vector<PgParam>& params);
+
   // Exec for statements whose rows do not matter.
   Status Run(const std::string& sql, const std::vector<PgParam>& params = {}) {
     auto r = Exec(sql, params);
@@ -77,8 +106,11 @@ class PgConn {
 
  private:
   explicit PgConn(PGconn* conn) : conn_(conn) {}
+  // The result of `raw` (consumed) as Exec returns it; `sql` names the statement in errors.
+  Result<PgResult> Finish(PGresult* raw, const std::string& sql);
   PGconn* conn_;
   std::string last_sqlstate_;
+  std::set<std::string> prepared_;  // names prepared in this session
 };
 
 // Keeps only the failure text of a libpq error (no trailing newline). libpq never puts the password

@@ -147,11 +147,14 @@ Status PostgresInbox::Initialize() {
       return pruned.WithContext("pruning the rejected-message audit");
     }
   }
-  for (auto* slot : {&writer_conn_, &claim_conn_, &reader_conn_}) {
-    auto conn = Connect(slot == &writer_conn_ ? "writer" : slot == &claim_conn_ ? "claims" : "reader");
+  for (auto [slot, role] : {std::pair{&store_conn_, "stores"}, std::pair{&writer_conn_, "writer"},
+                             std::pair{&claim_conn_, "claims"}, std::pair{&reader_conn_, "reader"}}) {
+    auto conn = Connect(role);
     if (!conn.ok()) return conn.status();
     *slot = std::move(*conn);
   }
+  store_thread_ = std::thread([this] { StoreLoop(); });
+  store_id_.store(store_thread_.get_id());
   writer_ = std::thread([this] { WriterLoop(); });
   writer_id_.store(writer_.get_id());
   lease_thread_ = std::thread([this] { LeaseLoop(); });
@@ -160,11 +163,12 @@ Status PostgresInbox::Initialize() {
 
 PostgresInbox::~PostgresInbox() {
   Close();
-  if (writer_.joinable()) {
-    if (writer_.get_id() == std::this_thread::get_id()) {
-      writer_.detach();
+  for (std::thread* thread : {&writer_, &store_thread_}) {
+    if (!thread->joinable()) continue;
+    if (thread->get_id() == std::this_thread::get_id()) {
+      thread->detach();
     } else {
-      writer_.join();
+      thread->join();
     }
   }
 }
@@ -176,8 +180,12 @@ void PostgresInbox::Close() {
     closing_ = true;
   }
   work_cv_.notify_all();
+  store_cv_.notify_all();
   space_cv_.notify_all();
-  if (OnWriterThread()) return;  // from a callback: the writer exits once it returns; ~ joins
+  // From a callback: that thread exits once it returns; ~ joins.
+  if (OnWriterThread() || OnStoreThread()) return;
+  if (store_thread_.joinable()) store_thread_.join();
+  store_id_.store(std::thread::id());
   if (writer_.joinable()) writer_.join();
   writer_id_.store(std::thread::id());
   {
@@ -203,6 +211,7 @@ void PostgresInbox::Close() {
         {PgParam::Text(array)});
   }
   writer_conn_.reset();
+  store_conn_.reset();
   {
     std::lock_guard lock(claim_mu_);
     claim_conn_.reset();
@@ -269,13 +278,27 @@ void PostgresInbox::WriterLoop() {
       ops = TakeGroup(lingering_due);
     }
     CommitGroup(ops);
-    int64_t released = 0;
-    for (const WriteOp& op : ops) {
-      if (op.kind == WriteOp::Kind::kStore) released += op.weight;
+  }
+}
+
+void PostgresInbox::StoreLoop() {
+  while (true) {
+    std::vector<WriteOp> ops;
+    int64_t weight = 0;
+    {
+      std::unique_lock lock(mu_);
+      store_cv_.wait(lock, [this] { return closing_ || !store_queue_.empty(); });
+      if (store_queue_.empty()) return;  // closing, and drained
+      while (!store_queue_.empty() && (ops.empty() || weight + store_queue_.front().weight <= options_.max_batch)) {
+        weight += store_queue_.front().weight;
+        ops.push_back(std::move(store_queue_.front()));
+        store_queue_.pop_front();
+      }
     }
+    CommitStores(ops);
     {
       std::lock_guard lock(mu_);
-      uncommitted_messages_ -= released;
+      uncommitted_messages_ -= weight;
     }
     space_cv_.notify_all();
   }
@@ -350,9 +373,48 @@ void PostgresInbox::CommitGroup(std::vector<WriteOp>& ops) {
     }
     if (group.ok() || !retryable) break;
   }
+  FinishGroup(ops, group, results, fault);
+}
+
+void PostgresInbox::CommitStores(std::vector<WriteOp>& ops) {
+  std::vector<Status> results(ops.size());
+  std::vector<WriteOp*> stores;
+  for (WriteOp& op : ops) stores.push_back(&op);
+  Status group;
+  std::optional<Status> fault;
+  for (int attempt = 1; attempt <= kGroupAttempts; ++attempt) {
+    fault.reset();
+    std::fill(results.begin(), results.end(), Status::Ok());
+    if (!store_conn_) {
+      group = Unavailable("the inbox is closed");
+      break;
+    }
+    PgConn& conn = *store_conn_;
+    group = EnsureConnected(conn, store_reconnect_);
+    if (!group.ok()) {
+      fault = group;
+      break;
+    }
+    // One statement without BEGIN: it commits by itself (or not at all).
+    group = ApplyStores(conn, stores, results, ops);
+    if (group.ok()) break;
+    if (CannotCommit(conn)) fault = group;
+    if (!Retryable(conn.last_sqlstate())) break;
+  }
+  FinishGroup(ops, group, results, fault);
+}
+
+void PostgresInbox::FinishGroup(std::vector<WriteOp>& ops, const Status& group, const std::vector<Status>& results,
+                                const std::optional<Status>& fault) {
   if (group.ok()) commits_.fetch_add(1, std::memory_order_relaxed);
   if (fault) {
     health_.NoteFault(*fault);
+    if (!OnWriterThread()) {
+      // The writer probes while unhealthy: wake it if it went to sleep before this fault (under mu_,
+      // so that it either sees the fault or is already waiting for this notification).
+      { std::lock_guard lock(mu_); }
+      work_cv_.notify_all();
+    }
   } else if (group.ok() && std::any_of(results.begin(), results.end(), [](const Status& s) { return s.ok(); })) {
     health_.NoteWritten();  // every request of ours that succeeds writes (and COMMIT went through)
   }
@@ -515,41 +577,37 @@ Status PostgresInbox::ApplyStores(PgConn& conn, std::vector<WriteOp*>& stores,
     }
   }
   if (!rows.empty()) {
-    std::string sql =
-        "WITH ins AS (INSERT INTO alipaymsg_messages AS m (app_id, msg_id, msg_api, biz_content, "
-        "channel, received_at_ms, state, updated_at_ms, delivery_count) VALUES ";
-    std::vector<PgParam> params;
-    params.reserve(rows.size() * 7 + 2);
-    params.push_back(PgParam::Int(total));
-    params.push_back(PgParam::Text(instance_id_));
-    int n = 3;
-    bool first = true;
-    for (const auto& [key, row] : rows) {
-      const InboundMessage& m = *row.first;
-      sql += first ? "" : ",";
-      first = false;
-      sql += "($" + std::to_string(n) + ",$" + std::to_string(n + 1) + ",$" + std::to_string(n + 2) +
-             ",$" + std::to_string(n + 3) + "::bytea,$" + std::to_string(n + 4) + ",$" +
-             std::to_string(n + 5) + "::bigint,'pending',$" + std::to_string(n + 5) + "::bigint,$" +
-             std::to_string(n + 6) + "::integer)";
-      n += 7;
-      params.push_back(PgParam::Text(m.app_id));
-      params.push_back(PgParam::Text(m.msg_id));
-      params.push_back(PgParam::Text(m.msg_api));
-      params.push_back(PgParam::Bytes(m.biz_content));
-      params.push_back(PgParam::Text(m.channel));
-      params.push_back(PgParam::Int(m.received_at_ms));
-      params.push_back(PgParam::Int(row.count));
-    }
-    sql +=
-        " ON CONFLICT (app_id, msg_id) DO UPDATE SET delivery_count = m.delivery_count + "
+    // One statement text whatever the number of rows (arrays, unnested in order), prepared once.
+    static const std::string kSql =
+        "WITH ins AS (INSERT INTO alipaymsg_messages AS m (app_id, msg_id, msg_api, biz_content, channel, "
+        "received_at_ms, state, updated_at_ms, delivery_count) "
+        "SELECT app_id, msg_id, msg_api, biz_content, channel, received_at_ms, 'pending', received_at_ms, n "
+        "FROM unnest($3::text[], $4::text[], $5::text[], $6::bytea[], $7::text[], $8::bigint[], $9::integer[]) "
+        "WITH ORDINALITY AS v(app_id, msg_id, msg_api, biz_content, channel, received_at_ms, n, ord) ORDER BY ord "
+        "ON CONFLICT (app_id, msg_id) DO UPDATE SET delivery_count = m.delivery_count + "
         "EXCLUDED.delivery_count RETURNING m.app_id, m.msg_id, (m.xmax = 0) AS inserted), "
         "bump AS (INSERT INTO alipaymsg_counters (name, instance, value) "
         "SELECT 'duplicates', $2, $1::bigint - (SELECT count(*) FROM ins WHERE inserted) "
         "WHERE $1::bigint > (SELECT count(*) FROM ins WHERE inserted) "
         "ON CONFLICT (name, instance) DO UPDATE SET value = alipaymsg_counters.value + EXCLUDED.value) "
         "SELECT app_id, msg_id, inserted FROM ins";
-    auto result = conn.Exec(sql, params);
+    PgArray app_ids(PgArray::Type::kText), msg_ids(PgArray::Type::kText), msg_apis(PgArray::Type::kText),
+        bodies(PgArray::Type::kBytea), channels(PgArray::Type::kText), received(PgArray::Type::kInt8),
+        counts(PgArray::Type::kInt4);
+    for (const auto& [key, row] : rows) {  // sorted by key: the lock order
+      const InboundMessage& m = *row.first;
+      app_ids.AddBytes(m.app_id);
+      msg_ids.AddBytes(m.msg_id);
+      msg_apis.AddBytes(m.msg_api);
+      bodies.AddBytes(m.biz_content);
+      channels.AddBytes(m.channel);
+      received.AddInt8(m.received_at_ms);
+      counts.AddInt4(row.count);
+    }
+    auto result = conn.ExecPrepared(
+        "alipaymsg_store", kSql,
+        {PgParam::Int(total), PgParam::Text(instance_id_), app_ids.Param(), msg_ids.Param(), msg_apis.Param(),
+         bodies.Param(), channels.Param(), received.Param(), counts.Param()});
     if (!result.ok()) return result.status().WithContext("storing messages");
     for (int r = 0; r < result->rows(); ++r) {
       auto it = rows.find({result->Text(r, 0), result->Text(r, 1)});
@@ -587,31 +645,43 @@ std::string MessageKey(const std::string& app_id, const std::string& msg_id) {
   return "message (app_id " + app_id + ", msg_id " + msg_id + ")";
 }
 
-// The SET list of a completion; v is (app_id, msg_id, token, state, error, now, retry, retry_at).
-constexpr const char* kCompleteSet =
-    "state = v.state, last_error = v.error, updated_at_ms = v.now, "
-    "next_attempt_at_ms = CASE WHEN v.retry THEN v.retry_at ELSE m.next_attempt_at_ms END, "
-    "claimed_by = NULL, claim_token = NULL, lease_expires_at = NULL";
+// Results recorded in one fixed-text statement (prepared once per connection): row i of the arrays
+// is one completion, fenced by the claim token this inbox got.
+class CompletionRows {
+ public:
+  void Add(int64_t token, const std::string& app_id, const std::string& msg_id, const DispatchResult& result,
+           int64_t now_ms) {
+    const bool retry = result.kind == DispatchResult::Kind::kRetry;
+    app_ids_.AddBytes(app_id);
+    msg_ids_.AddBytes(msg_id);
+    tokens_.AddInt8(token);
+    states_.AddBytes(StateOfResult(result.kind));
+    errors_.AddBytes(ToPgText(result.error));
+    nows_.AddInt8(now_ms);
+    retries_.AddBool(retry);
+    retry_ats_.AddInt8(retry ? result.retry_at_ms : 0);
+  }
+  bool empty() const { return app_ids_.size() == 0; }
+  // The (app_id, msg_id) of each row it changed; only rows still in flight under their token change.
+  Result<PgResult> Run(PgConn& conn) const {
+    static const std::string kSql =
+        "UPDATE alipaymsg_messages AS m SET state = v.state, last_error = v.error, updated_at_ms = v.now, "
+        "next_attempt_at_ms = CASE WHEN v.retry THEN v.retry_at ELSE m.next_attempt_at_ms END, "
+        "claimed_by = NULL, claim_token = NULL, lease_expires_at = NULL "
+        "FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::bigint[], $7::boolean[], "
+        "$8::bigint[]) AS v(app_id, msg_id, token, state, error, now, retry, retry_at) "
+        "WHERE m.app_id = v.app_id AND m.msg_id = v.msg_id AND m.state = 'in_flight' AND "
+        "m.claim_token = v.token RETURNING m.app_id, m.msg_id";
+    return conn.ExecPrepared("alipaymsg_complete", kSql,
+                             {app_ids_.Param(), msg_ids_.Param(), tokens_.Param(), states_.Param(), errors_.Param(),
+                              nows_.Param(), retries_.Param(), retry_ats_.Param()});
+  }
 
-void AddCompletionValues(std::string& sql, std::vector<PgParam>& params, int64_t token,
-                         const std::string& app_id, const std::string& msg_id,
-                         const DispatchResult& result, int64_t now_ms) {
-  const int n = static_cast<int>(params.size()) + 1;
-  auto p = [n](int k) { return "$" + std::to_string(n + k); };
-  sql += "(" + p(0) + "," + p(1) + "," + p(2) + "::bigint," + p(3) + "," + p(4) + "," + p(5) +
-         "::bigint," + p(6) + "::boolean," + p(7) + "::bigint)";
-  const bool retry = result.kind == DispatchResult::Kind::kRetry;
-  params.push_back(PgParam::Text(app_id));
-  params.push_back(PgParam::Text(msg_id));
-  params.push_back(PgParam::Int(token));
-  params.push_back(PgParam::Text(StateOfResult(result.kind)));
-  params.push_back(PgParam::Text(ToPgText(result.error)));
-  params.push_back(PgParam::Int(now_ms));
-  params.push_back(PgParam::Text(retry ? "true" : "false"));
-  params.push_back(PgParam::Int(retry ? result.retry_at_ms : 0));
-}
-
-constexpr const char* kValuesColumns = " AS v(app_id, msg_id, token, state, error, now, retry, retry_at)";
+ private:
+  PgArray app_ids_{PgArray::Type::kText}, msg_ids_{PgArray::Type::kText}, tokens_{PgArray::Type::kInt8},
+      states_{PgArray::Type::kText}, errors_{PgArray::Type::kText}, nows_{PgArray::Type::kInt8},
+      retries_{PgArray::Type::kBool}, retry_ats_{PgArray::Type::kInt8};
+};
 
 }  // namespace
 
@@ -638,8 +708,7 @@ Status PostgresInbox::ApplyPlainCompletions(PgConn& conn, std::vector<size_t>& i
   std::sort(indexes.begin(), indexes.end(), [&ops](size_t a, size_t b) {
     return std::tie(ops[a].app_id, ops[a].msg_id) < std::tie(ops[b].app_id, ops[b].msg_id);
   });
-  std::string sql = std::string("UPDATE alipaymsg_messages AS m SET ") + kCompleteSet + " FROM (VALUES ";
-  std::vector<PgParam> params;
+  CompletionRows rows;
   std::set<std::string> batched;
   std::vector<size_t> later;
   for (size_t i : indexes) {
@@ -650,15 +719,11 @@ Status PostgresInbox::ApplyPlainCompletions(PgConn& conn, std::vector<size_t>& i
       later.push_back(i);
       continue;
     }
-    if (!params.empty()) sql += ",";
-    AddCompletionValues(sql, params, *token, op.app_id, op.msg_id, op.result, op.now_ms);
+    rows.Add(*token, op.app_id, op.msg_id, op.result, op.now_ms);
   }
   std::set<std::string> updated;
-  if (!params.empty()) {
-    sql += std::string(")") + kValuesColumns +
-           " WHERE m.app_id = v.app_id AND m.msg_id = v.msg_id AND m.state = 'in_flight' AND "
-           "m.claim_token = v.token RETURNING m.app_id, m.msg_id";
-    auto r = conn.Exec(sql, params);
+  if (!rows.empty()) {
+    auto r = rows.Run(conn);
     if (!r.ok()) return r.status().WithContext("recording results");
     for (int row = 0; row < r->rows(); ++row) updated.insert(Key(r->Text(row, 0), r->Text(row, 1)));
   }
@@ -677,13 +742,9 @@ Status PostgresInbox::ApplyPlainCompletions(PgConn& conn, std::vector<size_t>& i
 Status PostgresInbox::ApplyCompletion(PgConn& conn, WriteOp& op) {
   std::optional<int64_t> token = TokenOf(Key(op.app_id, op.msg_id));
   if (!token || !IsPgText(op.app_id) || !IsPgText(op.msg_id)) return ExplainNotInFlight(conn, op.app_id, op.msg_id);
-  std::string sql = std::string("UPDATE alipaymsg_messages AS m SET ") + kCompleteSet + " FROM (VALUES ";
-  std::vector<PgParam> params;
-  AddCompletionValues(sql, params, *token, op.app_id, op.msg_id, op.result, op.now_ms);
-  sql += std::string(")") + kValuesColumns +
-         " WHERE m.app_id = v.app_id AND m.msg_id = v.msg_id AND m.state = 'in_flight' AND "
-         "m.claim_token = v.token RETURNING m.id";
-  auto r = conn.Exec(sql, params);
+  CompletionRows rows;
+  rows.Add(*token, op.app_id, op.msg_id, op.result, op.now_ms);
+  auto r = rows.Run(conn);
   if (!r.ok()) return r.status();
   if (r->rows() == 0) return ExplainNotInFlight(conn, op.app_id, op.msg_id);
   if (!op.effect) return Status::Ok();
@@ -761,12 +822,16 @@ void PostgresInbox::StoreAsync(std::vector<InboundMessage> batch, StoreCallback 
       done(status);
     }
   };
-  if (OnWriterThread()) {
-    // From a callback: commit it here as its own group (queueing would wait behind ourselves).
+  if (OnStoreThread() || OnWriterThread()) {
+    // From a callback: commit it here as its own group (queueing could wait behind ourselves).
     stored_.fetch_add(count, std::memory_order_relaxed);
     std::vector<WriteOp> ops;
     ops.push_back(std::move(op));
-    CommitGroup(ops);
+    if (OnStoreThread()) {
+      CommitStores(ops);
+    } else {
+      CommitGroup(ops);
+    }
     return;
   }
   {
@@ -778,9 +843,9 @@ void PostgresInbox::StoreAsync(std::vector<InboundMessage> batch, StoreCallback 
     if (!closing_) {
       uncommitted_messages_ += op.weight;
       stored_.fetch_add(count, std::memory_order_relaxed);
-      queue_.push_back(std::move(op));
+      store_queue_.push_back(std::move(op));
       lock.unlock();
-      work_cv_.notify_one();
+      store_cv_.notify_one();
       return;
     }
   }

@@ -1,19 +1,21 @@
 // PostgresInbox: the Inbox on a PostgreSQL database that several instances share.
 //
-// Writes (stores, completions, replays, audit) go through one writer thread and its connection,
-// which drains what is queued into one transaction: all the group's stores as ONE multi-row
-// INSERT ... ON CONFLICT (app_id, msg_id) DO UPDATE SET delivery_count = ... RETURNING, all its plain
-// completions as one UPDATE ... FROM (VALUES ...), those carrying a transactional effect included,
-// their effects run after it without savepoints (an effect that fails reruns the group with each
-// effect in a savepoint of its own, so that only its own request fails); then the BeforeCommit
-// hooks, COMMIT, and the callbacks. A deadlock or
-// serialization failure against another instance reruns the whole group (the effects' contract
-// already is "nothing of it commits" on abort).
+// Stores (the writes an ack waits for) have a thread and a connection of their own, so that an ack
+// never waits behind completions, their effects and fsyncs: the store thread drains the queued
+// stores into ONE multi-row INSERT ... ON CONFLICT (app_id, msg_id) DO UPDATE SET delivery_count =
+// ... RETURNING, a statement that commits by itself. The other writes (completions, replays, audit)
+// go through the writer thread and its connection, which drains what is queued into one
+// transaction: all its completions as one UPDATE ... FROM (VALUES ...), their transactional effects
+// run after it without savepoints (an effect that fails reruns the group with each effect in a
+// savepoint of its own, so that only its own request fails); then the BeforeCommit hooks, COMMIT,
+// and the callbacks. A deadlock or serialization failure against another instance (or between the
+// two threads: a redelivery stored while its row is being completed) reruns the whole group (the
+// effects' contract already is "nothing of it commits" on abort).
 //
 // Claims run on a connection of their own (autocommit, FOR UPDATE SKIP LOCKED: two instances never
-// wait for or take the same row) and record a lease; a lease thread (a third connection) renews the
+// wait for or take the same row) and record a lease; a lease thread (another connection) renews the
 // leases of this inbox's claims every lease_ms / 3 and returns any instance's expired claims to
-// pending. Completions are fenced by the claim token this inbox got. Reads use a fourth connection.
+// pending. Completions are fenced by the claim token this inbox got. Reads use one more.
 // A lost connection fails the requests it carried (nothing unacknowledged is reported stored) and is
 // re-established on the next request, at most every 200 ms.
 #pragma once
@@ -106,6 +108,13 @@ class PostgresInbox final : public Inbox {
   void WriterLoop();
   std::vector<WriteOp> TakeGroup(bool take_lingering);
   void CommitGroup(std::vector<WriteOp>& ops);
+  // The store thread: drains store_queue_ into one statement per group (CommitStores).
+  void StoreLoop();
+  void CommitStores(std::vector<WriteOp>& ops);
+  // After a group's attempts: counts the commit, notes health, ends the claims of its completions
+  // and runs each op's `finish` with its status (`group` when that failed).
+  void FinishGroup(std::vector<WriteOp>& ops, const Status& group, const std::vector<Status>& results,
+                   const std::optional<Status>& fault);
   // One attempt at the group's transaction; `results` gets each op's own status. A non-ok return
   // fails the whole group (retried when `retryable`). `fault` gets the first failure that says the
   // database cannot commit (connection lost, disk full, ...), for Health().
@@ -137,6 +146,7 @@ class PostgresInbox final : public Inbox {
   // Queues `op` (or, on the writer thread, commits it as a group of its own) and waits for its status.
   Status RunOp(WriteOp op);
   bool OnWriterThread() const { return std::this_thread::get_id() == writer_id_.load(); }
+  bool OnStoreThread() const { return std::this_thread::get_id() == store_id_.load(); }
 
   // Claim tokens of this inbox's claims, by "app_id\0msg_id".
   static std::string Key(const std::string& app_id, const std::string& msg_id) {
@@ -155,6 +165,9 @@ class PostgresInbox final : public Inbox {
   std::unique_ptr<PgConn> writer_conn_;  // the writer thread only
   std::chrono::steady_clock::time_point writer_reconnect_{};
   std::vector<BeforeCommitHook>* before_commit_ = nullptr;  // writer thread only
+
+  std::unique_ptr<PgConn> store_conn_;  // the store thread only
+  std::chrono::steady_clock::time_point store_reconnect_{};
 
   std::mutex claim_mu_;
   std::unique_ptr<PgConn> claim_conn_;
@@ -175,10 +188,14 @@ class PostgresInbox final : public Inbox {
     std::chrono::steady_clock::time_point since;
   };
   std::deque<Lingering> lingering_;
-  int64_t uncommitted_messages_ = 0;
+  std::condition_variable store_cv_;
+  std::deque<WriteOp> store_queue_;  // kStore only
+  int64_t uncommitted_messages_ = 0;  // in store_queue_ and being stored
   bool closing_ = false;
   std::thread writer_;
   std::atomic<std::thread::id> writer_id_{};
+  std::thread store_thread_;
+  std::atomic<std::thread::id> store_id_{};
 
   std::unique_ptr<PgConn> lease_conn_;  // the lease thread (holds the instance lock)
   std::mutex lease_mu_;

@@ -33,12 +33,12 @@ Result<std::vector<StoredMessage>> PostgresInbox::Claim(int max, int64_t now_ms)
   std::lock_guard lock(claim_mu_);
   if (!claim_conn_) return Unavailable("the inbox is closed");
   ALIPAYMSG_RETURN_IF_ERROR(EnsureConnected(*claim_conn_, claim_reconnect_));
-  auto r = claim_conn_->Exec(
-      std::string("UPDATE alipaymsg_messages AS m SET ") + kClaimSet +
-          " FROM (SELECT id FROM alipaymsg_messages WHERE state = 'pending' AND next_attempt_at_ms <= "
+  static const std::string kSql = std::string("UPDATE alipaymsg_messages AS m SET ") + kClaimSet +
+                                 " FROM (SELECT id FROM alipaymsg_messages WHERE state = 'pending' AND next_attempt_at_ms <= "
           "$1::bigint ORDER BY next_attempt_at_ms, id LIMIT $2::integer FOR UPDATE SKIP LOCKED) AS c "
           "WHERE m.id = c.id RETURNING m.id, m.claim_token, " +
-          kPgMessageColumns,
+          kPgMessageColumns;
+  auto r = claim_conn_->ExecPrepared("alipaymsg_claim", kSql,
       {PgParam::Int(now_ms), PgParam::Int(max), PgParam::Text(instance_id_), PgParam::Int(options_.lease_ms)});
   if (!r.ok()) return r.status().WithContext("claiming messages");
   std::vector<std::tuple<int64_t, int64_t, StoredMessage>> claimed;
@@ -69,10 +69,10 @@ Result<std::optional<StoredMessage>> PostgresInbox::ClaimOne(const std::string& 
   std::lock_guard lock(claim_mu_);
   if (!claim_conn_) return Unavailable("the inbox is closed");
   ALIPAYMSG_RETURN_IF_ERROR(EnsureConnected(*claim_conn_, claim_reconnect_));
-  auto r = claim_conn_->Exec(
+  static const std::string kSql =
       std::string("UPDATE alipaymsg_messages AS m SET ") + kClaimSet +
-          " WHERE m.app_id = $2 AND m.msg_id = $5 AND m.state = 'pending' RETURNING m.claim_token, " +
-          kPgMessageColumns,
+      " WHERE m.app_id = $2 AND m.msg_id = $5 AND m.state = 'pending' RETURNING m.claim_token, " + kPgMessageColumns;
+  auto r = claim_conn_->ExecPrepared("alipaymsg_claim_one", kSql,
       {PgParam::Int(now_ms), PgParam::Text(app_id), PgParam::Text(instance_id_), PgParam::Int(options_.lease_ms),
        PgParam::Text(msg_id)});
   if (!r.ok()) return r.status().WithContext("claiming message " + msg_id);
@@ -245,7 +245,8 @@ Result<std::optional<int64_t>> PostgresInbox::NextDueMs() {
   std::lock_guard lock(reader_mu_);
   if (!reader_conn_) return Unavailable("the inbox is closed");
   ALIPAYMSG_RETURN_IF_ERROR(EnsureConnected(*reader_conn_, reader_reconnect_));
-  auto r = reader_conn_->Exec("SELECT MIN(next_attempt_at_ms) FROM alipaymsg_messages WHERE state = 'pending'");
+  auto r = reader_conn_->ExecPrepared("alipaymsg_next_due",
+                                      "SELECT MIN(next_attempt_at_ms) FROM alipaymsg_messages WHERE state = 'pending'", {});
   if (!r.ok()) return r.status();
   if (r->rows() == 0 || r->IsNull(0, 0)) return std::optional<int64_t>();
   return std::optional<int64_t>(r->Int(0, 0));

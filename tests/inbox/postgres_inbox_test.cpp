@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <future>
 #include <set>
 #include <thread>
 
@@ -250,6 +251,46 @@ TEST_F(PostgresInboxTest, TwoInstancesStoringTheSameRedeliveriesAgreeOnWhatIsNew
   auto stats = a->Stats();
   EXPECT_EQ(stats->pending, kMessages);
   EXPECT_EQ(stats->duplicates, kMessages);
+}
+
+// Stores have a connection of their own: an ack never waits for a completion's transaction (its
+// effects, their fsync), and a redelivery of the very message being completed waits for its row,
+// then counts as a duplicate (no deadlock between the two connections).
+TEST_F(PostgresInboxTest, AStoreDoesNotWaitForACompletionInProgress) {
+  auto inbox = Open("a");
+  ASSERT_TRUE(inbox);
+  ASSERT_TRUE(inbox->Store({Msg("m1")}).ok());
+  ASSERT_EQ(inbox->Claim(1, 0)->size(), 1u);
+  std::promise<void> in_effect, release;
+  std::shared_future<void> released = release.get_future().share();
+  std::promise<Status> completed;
+  inbox->CompleteAsync(kApp, "m1", Done(), 0,
+                       [&](InboxTransaction&) {
+                         in_effect.set_value();
+                         released.wait();  // the writer's transaction stays open, m1's row locked
+                         return Status::Ok();
+                       },
+                       [&](Status s) { completed.set_value(s); });
+  ASSERT_EQ(in_effect.get_future().wait_for(30s), std::future_status::ready);
+  auto other = std::async(std::launch::async, [&] { return inbox->Store({Msg("m2")}); });
+  const bool stored_meanwhile = other.wait_for(30s) == std::future_status::ready;
+  std::promise<Result<std::vector<StoreOutcome>>> redelivered;
+  inbox->StoreAsync({Msg("m1")}, [&](Result<std::vector<StoreOutcome>> r) { redelivered.set_value(std::move(r)); });
+  release.set_value();
+  EXPECT_TRUE(stored_meanwhile) << "the store waited for the completion's transaction";
+  auto stored = other.get();
+  ASSERT_TRUE(stored.ok()) << stored.status().ToString();
+  EXPECT_EQ(*stored, std::vector<StoreOutcome>{StoreOutcome::kNew});
+  auto completed_future = completed.get_future();
+  ASSERT_EQ(completed_future.wait_for(30s), std::future_status::ready);
+  EXPECT_TRUE(completed_future.get().ok());
+  auto again_future = redelivered.get_future();
+  ASSERT_EQ(again_future.wait_for(30s), std::future_status::ready);
+  auto again = again_future.get();
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(*again, std::vector<StoreOutcome>{StoreOutcome::kDuplicate});
+  EXPECT_EQ((*inbox->Get(kApp, "m1"))->state, MessageState::kDone);
+  EXPECT_EQ(Query("SELECT delivery_count FROM alipaymsg_messages WHERE msg_id = 'm1'"), "2");
 }
 
 TEST_F(PostgresInboxTest, InstancesStartingTogetherCreateTheSchemaOnce) {
