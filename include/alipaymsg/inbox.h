@@ -96,6 +96,7 @@ struct InboxStats {
   int64_t duplicates = 0;      // redeliveries absorbed since the inbox was created
   int64_t commits = 0;         // write transactions (group commits) since this Inbox was opened
   int64_t stored = 0;          // messages passed to Store/StoreAsync since this Inbox was opened
+  int64_t store_waiting = 0;   // StoreAsync callers blocked now because the queue is full (backpressure)
   // Whether this opener should report the inbox-wide counts above (pending ... duplicates) in its
   // metrics: false when the inbox is shared and another live instance reports them, so that a sum
   // over instances counts them once. Always true for an inbox of one process (SQLite).

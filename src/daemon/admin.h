@@ -52,6 +52,7 @@ struct MetricsSnapshot {
   int64_t inbox_pending = 0, inbox_in_flight = 0, inbox_done = 0, inbox_dead = 0, inbox_unhandled = 0,
           inbox_rejected = 0;
   int64_t inbox_rejected_total = 0;  // every rejection recorded in the inbox, pruned audit rows included
+  int64_t inbox_store_waiting = 0;   // this instance's producers blocked on a full store queue
   // Dispatch outcomes as recorded in the inbox (done, retry, dead, unhandled).
   int64_t dispatch_done = 0, dispatch_retry = 0, dispatch_dead = 0, dispatch_unhandled = 0;
   std::vector<SinkCounters> sinks;

@@ -336,6 +336,7 @@ MetricsSnapshot Daemon::Metrics() const {
     m.inbox_rejected = stats->rejected;
     m.report_inbox = stats->reports_inbox_wide;
     m.inbox_rejected_total = stats->rejected_total;
+    m.inbox_store_waiting = stats->store_waiting;
   }
   DispatcherStats d = receiver_->Dispatching();
   m.dispatch_done = d.done;

@@ -126,6 +126,10 @@ std::string RenderPrometheus(const MetricsSnapshot& s) {
              static_cast<double>(s.inbox_rejected_total));
   }
 
+  w.Family("alipaymsg_inbox_store_waiting", "gauge",
+           "Stores blocked now because this instance's inbox queue is full (backpressure: reading waits).");
+  w.Sample("alipaymsg_inbox_store_waiting", "", static_cast<double>(s.inbox_store_waiting));
+
   w.Family("alipaymsg_dispatch_results_total", "counter", "Dispatch attempts by recorded result.");
   const std::pair<const char*, int64_t> results[] = {{"done", s.dispatch_done},
                                                      {"retry", s.dispatch_retry},

@@ -836,10 +836,14 @@ void PostgresInbox::StoreAsync(std::vector<InboundMessage> batch, StoreCallback 
   }
   {
     std::unique_lock lock(mu_);
-    space_cv_.wait(lock, [&] {
-      return closing_ || uncommitted_messages_ == 0 ||
-             uncommitted_messages_ + op.weight <= options_.max_queued;
-    });
+    auto has_room = [&] {
+      return closing_ || uncommitted_messages_ == 0 || uncommitted_messages_ + op.weight <= options_.max_queued;
+    };
+    if (!has_room()) {
+      store_waiting_.fetch_add(1, std::memory_order_relaxed);
+      space_cv_.wait(lock, has_room);
+      store_waiting_.fetch_sub(1, std::memory_order_relaxed);
+    }
     if (!closing_) {
       uncommitted_messages_ += op.weight;
       stored_.fetch_add(count, std::memory_order_relaxed);

@@ -206,6 +206,7 @@ class PostgresInbox final : public Inbox {
   CommitHealth health_;
   std::atomic<int64_t> commits_{0};
   std::atomic<int64_t> stored_{0};
+  std::atomic<int64_t> store_waiting_{0};  // StoreAsync callers blocked on a full queue
 };
 
 }  // namespace alipaymsg::inbox

@@ -256,6 +256,7 @@ Result<InboxStats> PostgresInbox::Stats() {
   InboxStats stats;
   stats.commits = commits_.load(std::memory_order_relaxed);
   stats.stored = stored_.load(std::memory_order_relaxed);
+  stats.store_waiting = store_waiting_.load(std::memory_order_relaxed);
   std::lock_guard lock(reader_mu_);
   if (!reader_conn_) return Unavailable("the inbox is closed");
   ALIPAYMSG_RETURN_IF_ERROR(EnsureConnected(*reader_conn_, reader_reconnect_));

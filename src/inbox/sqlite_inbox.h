@@ -146,6 +146,7 @@ class SqliteInbox final : public Inbox {
 
   std::atomic<int64_t> commits_{0};
   std::atomic<int64_t> stored_{0};
+  std::atomic<int64_t> store_waiting_{0};  // StoreAsync callers blocked on a full queue
 };
 
 }  // namespace alipaymsg::inbox

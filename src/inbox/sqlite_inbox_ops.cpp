@@ -146,11 +146,13 @@ void SqliteInbox::StoreAsync(std::vector<InboundMessage> batch, StoreCallback do
     std::unique_lock lock(mu_);
     // Backpressure: wait for room, except on the writer thread (it is the one making room) and for
     // a batch larger than the whole queue (it goes alone once the queue is empty).
-    if (!OnWriterThread()) {
-      space_cv_.wait(lock, [&] {
-        return closing_ || uncommitted_messages_ == 0 ||
-               uncommitted_messages_ + op.weight <= options_.max_queued;
-      });
+    auto has_room = [&] {
+      return closing_ || uncommitted_messages_ == 0 || uncommitted_messages_ + op.weight <= options_.max_queued;
+    };
+    if (!OnWriterThread() && !has_room()) {
+      store_waiting_.fetch_add(1, std::memory_order_relaxed);
+      space_cv_.wait(lock, has_room);
+      store_waiting_.fetch_sub(1, std::memory_order_relaxed);
     }
     if (!closing_) {
       uncommitted_messages_ += op.weight;
@@ -452,6 +454,7 @@ Result<InboxStats> SqliteInbox::Stats() {
   InboxStats stats;
   stats.commits = commits_.load(std::memory_order_relaxed);
   stats.stored = stored_.load(std::memory_order_relaxed);
+  stats.store_waiting = store_waiting_.load(std::memory_order_relaxed);
   std::lock_guard lock(reader_mu_);
   if (!reader_db_) return Unavailable("the inbox is closed");
   // One read transaction so the numbers are from one snapshot.

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "testing/wait.h"
+
 namespace alipaymsg::clienttest {
 
 // A child process; killed with SIGKILL (if still running) when destroyed.
@@ -92,9 +94,7 @@ class SimProcess {
   std::string log_path_;
 };
 
-// Polls `condition` every 10 ms until true or `timeout`; returns its last value.
-bool WaitUntil(const std::function<bool()>& condition,
-               std::chrono::milliseconds timeout = std::chrono::seconds(15));
+using alipaymsg::testing::WaitUntil;
 
 std::string ReadFile(const std::string& path);
 

@@ -73,6 +73,7 @@ TEST(MetricsTest, PrometheusText) {
   MetricsSnapshot s;
   s.apps.push_back(SampleApp());
   s.inbox_pending = 3;
+  s.inbox_store_waiting = 2;
   s.dispatch_done = 7;
   s.sinks.push_back(SinkCounters{"sinks[0]", "jsonl", 7, 1, 0});
   const std::string text = RenderPrometheus(s);
@@ -97,6 +98,7 @@ TEST(MetricsTest, PrometheusText) {
            "alipaymsg_ack_latency_seconds_count{app_id=\"2021000000000001\"} 10\n",
            "alipaymsg_ack_latency_seconds_sum{app_id=\"2021000000000001\"} 2.027971\n",
            "alipaymsg_inbox_messages{state=\"pending\"} 3\n",
+           "alipaymsg_inbox_store_waiting 2\n",
            "alipaymsg_dispatch_results_total{result=\"done\"} 7\n",
            "alipaymsg_sink_deliveries_total{sink=\"sinks[0]\",kind=\"jsonl\",outcome=\"done\"} 7\n",
        }) {

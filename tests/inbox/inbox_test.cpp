@@ -17,6 +17,7 @@
 #include "inbox/scoped_temp_dir.h"
 #include "inbox/sqlite_query.h"
 #include "testing/postgres_server.h"
+#include "testing/wait.h"
 
 namespace alipaymsg {
 namespace {
@@ -424,18 +425,22 @@ TEST_P(InboxContractTest, StoreAsyncBlocksWhenTheQueueIsFull) {
   // "held" still counts until its callback returns: room for 3 more.
   for (int i = 0; i < 3; ++i) inbox->StoreAsync({Msg("q" + std::to_string(i))}, nullptr);
 
+  EXPECT_EQ(inbox->Stats()->store_waiting, 0);
   std::atomic<bool> returned{false};
   std::thread blocked([&] {
     inbox->StoreAsync({Msg("over")}, nullptr);
     returned = true;
   });
-  std::this_thread::sleep_for(200ms);
-  EXPECT_FALSE(returned.load()) << "a full queue must push back on the producer";
+  // The producer is seen waiting for room (not merely slow to return).
+  ASSERT_TRUE(testing::WaitUntil([&] { return inbox->Stats()->store_waiting == 1; }))
+      << "a full queue must push back on the producer";
+  EXPECT_FALSE(returned.load());
   release.set_value();
   blocked.join();
   EXPECT_TRUE(returned.load());
   ASSERT_TRUE(inbox->Store({}).ok());
   EXPECT_EQ(inbox->Stats()->pending, 5);
+  EXPECT_EQ(inbox->Stats()->store_waiting, 0);
 }
 
 TEST_P(InboxContractTest, ABatchLargerThanTheQueueStillGoesThrough) {

@@ -14,6 +14,7 @@
 
 #include "alipaymsg/inbox.h"
 #include "testing/postgres_server.h"
+#include "testing/wait.h"
 
 namespace alipaymsg {
 namespace {
@@ -60,14 +61,8 @@ class PostgresInboxTest : public ::testing::Test {
     return value;
   }
 
-  // Waits until `condition` holds (polling), at most `deadline`.
   static bool WaitFor(const std::function<bool()>& condition, std::chrono::milliseconds deadline = 15s) {
-    const auto until = std::chrono::steady_clock::now() + deadline;
-    while (std::chrono::steady_clock::now() < until) {
-      if (condition()) return true;
-      std::this_thread::sleep_for(20ms);
-    }
-    return condition();
+    return testing::WaitUntil(condition, deadline);
   }
 
   // A process that opens the inbox as `instance`, claims everything due and dies without a word
