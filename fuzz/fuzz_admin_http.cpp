@@ -8,7 +8,6 @@
 #include <boost/json.hpp>
 #include <cstddef>
 #include <cstdint>
-#include <limits>
 #include <string_view>
 
 #include "daemon/admin.h"
@@ -35,13 +34,14 @@ AdminServer::Callbacks MakeCallbacks(std::string_view text) {
   };
   callbacks.metrics = [tricky] {
     MetricsSnapshot s;
-    AppMetrics a;
+    ConnectionStats a;
     a.app_id = tricky + "\"\\\n";
     a.received = 7;
-    a.latency_bounds_s = {0.001, 0.01, std::numeric_limits<double>::infinity()};
-    a.latency_counts = {1, 2, 3};
-    a.latency_count = 6;
-    a.latency_sum_s = 0.5;
+    a.ack_latency.counts[3] = 1;    // <= 1 ms
+    a.ack_latency.counts[6] = 2;    // <= 10 ms
+    a.ack_latency.counts.back() = 3;  // +Inf
+    a.ack_latency.count = 6;
+    a.ack_latency.sum_us = 500000;
     s.apps.push_back(a);
     SinkCounters sink;
     sink.name = tricky;
