@@ -21,9 +21,9 @@ endforeach()
 install(TARGETS alipaymsg ${alipaymsg_archives} EXPORT alipaymsgTargets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT dev
   INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
-# The public API only: include/alipaymsg/, less the daemon's config (its code is not in the library).
+# The public API: include/alipaymsg/ (internals live under src/ and are never installed).
 install(DIRECTORY ${CMAKE_SOURCE_DIR}/include/alipaymsg DESTINATION ${CMAKE_INSTALL_INCLUDEDIR} COMPONENT dev
-  FILES_MATCHING PATTERN "*.h" PATTERN "daemon_config.h" EXCLUDE)
+  FILES_MATCHING PATTERN "*.h")
 
 set(ALIPAYMSG_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/alipaymsg)
 install(EXPORT alipaymsgTargets NAMESPACE alipaymsg:: DESTINATION ${ALIPAYMSG_CMAKE_DIR} COMPONENT dev)

@@ -10,7 +10,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "alipaymsg/daemon_config.h"
+#include "daemon/config.h"
 #include "fuzz_common.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

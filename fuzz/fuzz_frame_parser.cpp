@@ -5,7 +5,7 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "alipaymsg/frame.h"
+#include "protocol/frame.h"
 
 namespace {
 

@@ -4,7 +4,7 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "alipaymsg/register.h"
+#include "protocol/register.h"
 
 namespace {
 void Check(bool ok) {

@@ -8,13 +8,11 @@
 namespace alipaymsg::cli {
 
 void AddCryptoCommands(CLI::App& app, int& exit_code);
-#ifdef ALIPAYMSG_CLI_WITH_DAEMON
 // check-config, inbox (daemon_commands.cpp) and send (send_command.cpp).
 void AddDaemonCommands(CLI::App& app, int& exit_code);
 void AddSendCommand(CLI::App& app, int& exit_code);
 // A multi-line error (config errors come one per line): one "alipay-msg: ..." line each.
 void PrintErrorLines(const std::string& message);
-#endif
 
 // Prints "alipay-msg: <message>" on stderr, one line.
 void PrintError(const std::string& message);

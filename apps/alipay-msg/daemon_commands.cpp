@@ -22,9 +22,9 @@
 #include <vector>
 
 #include "alipaymsg/client.h"
-#include "alipaymsg/daemon_config.h"
 #include "alipaymsg/inbox.h"
 #include "commands.h"
+#include "daemon/config.h"
 #include "daemon/sinks.h"  // Rfc3339Utc
 
 namespace alipaymsg::cli {

@@ -9,9 +9,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   int exit_code = 0;
   alipaymsg::cli::AddCryptoCommands(app, exit_code);
-#ifdef ALIPAYMSG_CLI_WITH_DAEMON
   alipaymsg::cli::AddDaemonCommands(app, exit_code);
-#endif
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

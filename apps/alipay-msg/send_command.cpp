@@ -19,9 +19,9 @@
 #include <thread>
 
 #include "alipaymsg/client.h"
-#include "alipaymsg/daemon_config.h"
 #include "alipaymsg/inbox.h"
 #include "commands.h"
+#include "daemon/config.h"
 
 namespace alipaymsg::cli {
 namespace {

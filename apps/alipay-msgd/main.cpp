@@ -17,7 +17,7 @@
 #include <iostream>
 #include <thread>
 
-#include "alipaymsg/daemon_config.h"
+#include "daemon/config.h"
 #include "daemon/daemon.h"
 
 namespace {

@@ -10,7 +10,7 @@
 #include <string>
 
 #include "alipaymsg/crypto.h"
-#include "alipaymsg/frame.h"
+#include "protocol/frame.h"
 
 namespace alipaymsg::bench {
 

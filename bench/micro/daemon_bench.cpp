@@ -4,7 +4,6 @@
 //   micro_bench --benchmark_filter=Jsonl
 #include <benchmark/benchmark.h>
 
-#ifdef ALIPAYMSG_DAEMON_WITH_SINKS
 #include <stdlib.h>
 
 #include <atomic>
@@ -104,4 +103,3 @@ BENCHMARK(BM_JsonlAppendInTransaction)->Arg(1)->Arg(64)->Arg(512)->UseRealTime()
 
 }  // namespace
 }  // namespace alipaymsg
-#endif  // ALIPAYMSG_DAEMON_WITH_SINKS

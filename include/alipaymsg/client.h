@@ -211,9 +211,8 @@ class Client {
   // True when every added app is connected.
   bool AllConnected() const;
 
-  class Impl;
-
  private:
+  struct Impl;  // the sessions, the io thread and the verify pool (client.cpp)
   explicit Client(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };

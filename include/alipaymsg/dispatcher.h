@@ -14,17 +14,9 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
-#include <mutex>
-#include <optional>
-#include <random>
-#include <string>
-#include <thread>
-#include <vector>
 
 #include "alipaymsg/clock.h"
 #include "alipaymsg/inbox.h"
@@ -111,56 +103,8 @@ class Dispatcher {
   std::chrono::milliseconds Backoff(int attempt);
 
  private:
-  struct Task {
-    std::optional<StoredMessage> claimed;  // from the scheduler: already in flight
-    std::string app_id, msg_id;            // DispatchNow: still to claim
-    std::function<void(DispatchResult)> done;
-  };
-
-  struct Attempt;  // one handler run, until its result is committed
-
-  void SchedulerLoop();
-  void WorkerLoop();
-  void RunTask(Task& task);
-  std::shared_ptr<Attempt> RunHandler(StoredMessage message);
-  void Record(std::shared_ptr<Attempt> attempt);
-  void RecordInInbox(const std::shared_ptr<Attempt>& attempt);
-  // Under `lock` (released meanwhile): records again the results in unrecorded_ that are due (all).
-  void RecordAgainDue(std::unique_lock<std::mutex>& lock, bool all);
-  void OnRecorded(const std::shared_ptr<Attempt>& attempt, const Status& status);
-  DispatchResult RetryOrDead(int attempt, const std::string& reason,
-                             std::optional<std::chrono::milliseconds> delay, int64_t now_ms);
-  DispatchResult ResultOfUnclaimable(const std::string& app_id, const std::string& msg_id);
-  void ReportError(const Status& status);
-  int FreeSlotsLocked() const;
-  bool IdleLocked() const;
-
-  Inbox& inbox_;
-  const Router router_;
-  DispatcherOptions options_;
-  Clock& clock_;
-
-  std::mutex stop_mu_;  // one Stop() at a time
-  mutable std::mutex mu_;
-  std::condition_variable scheduler_cv_;  // Notify, stop, a free slot
-  std::condition_variable worker_cv_;     // a task, stop
-  std::condition_variable idle_cv_;       // for WaitIdle
-  std::condition_variable committed_cv_;  // a result committed (awaiting_commit_ went down)
-  std::deque<Task> queue_;
-  int running_ = 0;
-  int awaiting_commit_ = 0;  // handled, result not yet committed (bounded: workers wait)
-  // Results whose commit failed, with when to record them again (they count in awaiting_commit_).
-  std::vector<std::pair<int64_t, std::shared_ptr<Attempt>>> unrecorded_;
-  bool notified_ = false;
-  bool scheduler_waiting_ = false;  // the scheduler found nothing due and sleeps
-  bool started_ = false;
-  bool stopping_ = false;
-  bool workers_stop_ = false;
-  std::mt19937_64 rng_;
-  DispatcherStats stats_;
-
-  std::thread scheduler_;
-  std::vector<std::thread> workers_;
+  struct Impl;  // threads, queue and locks (dispatcher.cpp)
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace alipaymsg

@@ -22,8 +22,11 @@ namespace alipaymsg {
 
 namespace asio = boost::asio;
 
-class Client::Impl {
+struct Client::Impl {
  public:
+  // Checks the options and fills in the defaults; runs on `io`, or on an own io thread when null.
+  static Result<std::unique_ptr<Impl>> Make(asio::io_context* io, ClientOptions options);
+
   Impl(asio::io_context* io, std::unique_ptr<asio::io_context> own_io,
        std::shared_ptr<client::SharedContext> shared)
       : io_(io), own_io_(std::move(own_io)), shared_(std::move(shared)) {
@@ -204,7 +207,9 @@ Status FillDefaults(ClientOptions& options) {
   return Status::Ok();
 }
 
-Result<std::unique_ptr<Client::Impl>> MakeImpl(asio::io_context* io, ClientOptions options) {
+}  // namespace
+
+Result<std::unique_ptr<Client::Impl>> Client::Impl::Make(asio::io_context* io, ClientOptions options) {
   ALIPAYMSG_RETURN_IF_ERROR(FillDefaults(options));
   auto shared = std::make_shared<client::SharedContext>();
   shared->options = std::move(options);
@@ -213,19 +218,17 @@ Result<std::unique_ptr<Client::Impl>> MakeImpl(asio::io_context* io, ClientOptio
     own = std::make_unique<asio::io_context>(1);
     io = own.get();
   }
-  return std::make_unique<Client::Impl>(io, std::move(own), std::move(shared));
+  return std::make_unique<Impl>(io, std::move(own), std::move(shared));
 }
 
-}  // namespace
-
 Result<std::unique_ptr<Client>> Client::Create(ClientOptions options) {
-  Result<std::unique_ptr<Impl>> impl = MakeImpl(nullptr, std::move(options));
+  Result<std::unique_ptr<Impl>> impl = Impl::Make(nullptr, std::move(options));
   if (!impl.ok()) return impl.status();
   return std::unique_ptr<Client>(new Client(std::move(*impl)));
 }
 
 Result<std::unique_ptr<Client>> Client::Create(asio::io_context& io, ClientOptions options) {
-  Result<std::unique_ptr<Impl>> impl = MakeImpl(&io, std::move(options));
+  Result<std::unique_ptr<Impl>> impl = Impl::Make(&io, std::move(options));
   if (!impl.ok()) return impl.status();
   return std::unique_ptr<Client>(new Client(std::move(*impl)));
 }

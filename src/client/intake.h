@@ -9,8 +9,8 @@
 
 #include "alipaymsg/client.h"
 #include "alipaymsg/credentials.h"
-#include "alipaymsg/frame.h"
 #include "alipaymsg/inbox.h"
+#include "protocol/frame.h"
 
 namespace alipaymsg::client {
 

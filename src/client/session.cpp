@@ -14,9 +14,7 @@
 #include <optional>
 #include <vector>
 
-#include "alipaymsg/frame.h"
 #include "alipaymsg/params.h"
-#include "alipaymsg/register.h"
 #include "base/rate_limiter.h"
 #include "client/backoff.h"
 #include "client/bookkeeping.h"
@@ -24,6 +22,8 @@
 #include "client/endpoint.h"
 #include "client/intake.h"
 #include "client/link.h"
+#include "protocol/frame.h"
+#include "protocol/register.h"
 
 namespace alipaymsg::client {
 namespace {

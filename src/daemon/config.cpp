@@ -11,7 +11,7 @@
 #include <set>
 #include <sstream>
 
-#include "alipaymsg/daemon_config.h"
+#include "daemon/config.h"
 #include "daemon/config_internal.h"
 #include "daemon/config_keys.h"
 

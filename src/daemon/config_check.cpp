@@ -5,8 +5,8 @@
 #include <filesystem>
 #include <sstream>
 
-#include "alipaymsg/daemon_config.h"
 #include "alipaymsg/inbox.h"
+#include "daemon/config.h"
 
 namespace alipaymsg {
 namespace {

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "alipaymsg/daemon_config.h"
+#include "daemon/config.h"
 #include "daemon/config_keys.h"
 
 namespace alipaymsg::daemon {

@@ -9,10 +9,10 @@
 #include <mutex>
 #include <thread>
 
-#include "alipaymsg/daemon_config.h"
 #include "alipaymsg/notify_receiver.h"
 #include "alipaymsg/receiver.h"
 #include "daemon/admin.h"
+#include "daemon/config.h"
 #include "daemon/sinks.h"
 
 namespace alipaymsg::daemon {

@@ -21,7 +21,7 @@
 #include <string>
 #include <vector>
 
-#include "alipaymsg/daemon_config.h"
+#include "daemon/config.h"
 #include "daemon/sink_template.h"
 #include "daemon/sinks.h"
 

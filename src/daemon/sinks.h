@@ -21,8 +21,8 @@
 #include <string_view>
 #include <vector>
 
-#include "alipaymsg/daemon_config.h"
 #include "alipaymsg/router.h"
+#include "daemon/config.h"
 
 struct sqlite3;
 struct pg_conn;  // libpq's PGconn

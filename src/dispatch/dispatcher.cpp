@@ -2,9 +2,16 @@
 
 #include <algorithm>
 #include <cmath>
+#include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <exception>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <thread>
 #include <utility>
+#include <vector>
 
 namespace alipaymsg {
 namespace {
@@ -19,16 +26,78 @@ DispatchResult MakeResult(DispatchResult::Kind kind, std::string error, int64_t 
 
 }  // namespace
 
-Dispatcher::Dispatcher(Inbox& inbox, Router router, DispatcherOptions options)
+// Everything behind the public Dispatcher: the threads, the queue and the locks.
+struct Dispatcher::Impl {
+  Impl(Inbox& inbox, Router router, DispatcherOptions options);
+
+  Status Start();
+  void Notify();
+  void DispatchNow(const StoredMessage& message, std::function<void(DispatchResult)> done);
+  void Stop();
+  bool WaitIdle(std::chrono::milliseconds timeout);
+  DispatcherStats Stats() const;
+  std::chrono::milliseconds Backoff(int attempt);
+
+  struct Task {
+    std::optional<StoredMessage> claimed;  // from the scheduler: already in flight
+    std::string app_id, msg_id;            // DispatchNow: still to claim
+    std::function<void(DispatchResult)> done;
+  };
+
+  struct Attempt;  // one handler run, until its result is committed
+
+  void SchedulerLoop();
+  void WorkerLoop();
+  void RunTask(Task& task);
+  std::shared_ptr<Attempt> RunHandler(StoredMessage message);
+  void Record(std::shared_ptr<Attempt> attempt);
+  void RecordInInbox(const std::shared_ptr<Attempt>& attempt);
+  // Under `lock` (released meanwhile): records again the results in unrecorded_ that are due (all).
+  void RecordAgainDue(std::unique_lock<std::mutex>& lock, bool all);
+  void OnRecorded(const std::shared_ptr<Attempt>& attempt, const Status& status);
+  DispatchResult RetryOrDead(int attempt, const std::string& reason,
+                             std::optional<std::chrono::milliseconds> delay, int64_t now_ms);
+  DispatchResult ResultOfUnclaimable(const std::string& app_id, const std::string& msg_id);
+  void ReportError(const Status& status);
+  int FreeSlotsLocked() const;
+  bool IdleLocked() const;
+
+  Inbox& inbox_;
+  const Router router_;
+  DispatcherOptions options_;
+  Clock& clock_;
+
+  std::mutex stop_mu_;  // one Stop() at a time
+  mutable std::mutex mu_;
+  std::condition_variable scheduler_cv_;  // Notify, stop, a free slot
+  std::condition_variable worker_cv_;     // a task, stop
+  std::condition_variable idle_cv_;       // for WaitIdle
+  std::condition_variable committed_cv_;  // a result committed (awaiting_commit_ went down)
+  std::deque<Task> queue_;
+  int running_ = 0;
+  int awaiting_commit_ = 0;  // handled, result not yet committed (bounded: workers wait)
+  // Results whose commit failed, with when to record them again (they count in awaiting_commit_).
+  std::vector<std::pair<int64_t, std::shared_ptr<Attempt>>> unrecorded_;
+  bool notified_ = false;
+  bool scheduler_waiting_ = false;  // the scheduler found nothing due and sleeps
+  bool started_ = false;
+  bool stopping_ = false;
+  bool workers_stop_ = false;
+  std::mt19937_64 rng_;
+  DispatcherStats stats_;
+
+  std::thread scheduler_;
+  std::vector<std::thread> workers_;
+};
+
+Dispatcher::Impl::Impl(Inbox& inbox, Router router, DispatcherOptions options)
     : inbox_(inbox),
       router_(std::move(router)),
       options_(std::move(options)),
       clock_(options_.clock != nullptr ? *options_.clock : SystemClock::Instance()),
       rng_(std::random_device{}()) {}
 
-Dispatcher::~Dispatcher() { Stop(); }
-
-Status Dispatcher::Start() {
+Status Dispatcher::Impl::Start() {
   if (options_.threads < 1) return InvalidArgument("dispatcher threads must be at least 1");
   if (options_.prefetch < 0) return InvalidArgument("dispatcher prefetch must not be negative");
   if (options_.max_attempts < 1) return InvalidArgument("dispatcher max_attempts must be at least 1");
@@ -50,7 +119,7 @@ Status Dispatcher::Start() {
   return Status::Ok();
 }
 
-void Dispatcher::Notify() {
+void Dispatcher::Impl::Notify() {
   {
     std::lock_guard lock(mu_);
     notified_ = true;
@@ -58,8 +127,8 @@ void Dispatcher::Notify() {
   scheduler_cv_.notify_one();
 }
 
-void Dispatcher::DispatchNow(const StoredMessage& message,
-                             std::function<void(DispatchResult)> done) {
+void Dispatcher::Impl::DispatchNow(const StoredMessage& message,
+                                   std::function<void(DispatchResult)> done) {
   {
     std::lock_guard lock(mu_);
     if (!stopping_) {
@@ -75,7 +144,7 @@ void Dispatcher::DispatchNow(const StoredMessage& message,
   if (done) done(MakeResult(DispatchResult::Kind::kRetry, "dispatcher is stopped"));
 }
 
-void Dispatcher::Stop() {
+void Dispatcher::Impl::Stop() {
   std::lock_guard stop_lock(stop_mu_);
   {
     std::lock_guard lock(mu_);
@@ -113,24 +182,24 @@ void Dispatcher::Stop() {
   idle_cv_.notify_all();
 }
 
-bool Dispatcher::WaitIdle(std::chrono::milliseconds timeout) {
+bool Dispatcher::Impl::WaitIdle(std::chrono::milliseconds timeout) {
   std::unique_lock lock(mu_);
   return idle_cv_.wait_for(lock, timeout, [this] { return IdleLocked(); });
 }
 
-bool Dispatcher::IdleLocked() const {
+bool Dispatcher::Impl::IdleLocked() const {
   return running_ == 0 && awaiting_commit_ == 0 && queue_.empty() && !notified_ &&
          (scheduler_waiting_ || !started_ || stopping_);
 }
 
-DispatcherStats Dispatcher::Stats() const {
+DispatcherStats Dispatcher::Impl::Stats() const {
   std::lock_guard lock(mu_);
   DispatcherStats stats = stats_;
   stats.running = running_;
   return stats;
 }
 
-std::chrono::milliseconds Dispatcher::Backoff(int attempt) {
+std::chrono::milliseconds Dispatcher::Impl::Backoff(int attempt) {
   const double base = static_cast<double>(options_.initial_backoff.count()) *
                       std::pow(options_.backoff_multiplier, std::max(0, attempt - 1));
   const double capped = std::min(base, static_cast<double>(options_.max_backoff.count()));
@@ -143,11 +212,11 @@ std::chrono::milliseconds Dispatcher::Backoff(int attempt) {
   return std::chrono::milliseconds(static_cast<int64_t>(capped * (1.0 - options_.jitter * r)));
 }
 
-int Dispatcher::FreeSlotsLocked() const {
+int Dispatcher::Impl::FreeSlotsLocked() const {
   return options_.threads + options_.prefetch - running_ - static_cast<int>(queue_.size());
 }
 
-void Dispatcher::ReportError(const Status& status) {
+void Dispatcher::Impl::ReportError(const Status& status) {
   {
     std::lock_guard lock(mu_);
     ++stats_.errors;
@@ -157,7 +226,7 @@ void Dispatcher::ReportError(const Status& status) {
 
 // ---- scheduler: claims as much as the pool can take, sleeps until Notify() or the next due time
 
-void Dispatcher::RecordAgainDue(std::unique_lock<std::mutex>& lock, bool all) {
+void Dispatcher::Impl::RecordAgainDue(std::unique_lock<std::mutex>& lock, bool all) {
   const int64_t now = clock_.NowMs();
   std::vector<std::shared_ptr<Attempt>> due;
   for (auto it = unrecorded_.begin(); it != unrecorded_.end();) {
@@ -174,7 +243,7 @@ void Dispatcher::RecordAgainDue(std::unique_lock<std::mutex>& lock, bool all) {
   lock.lock();
 }
 
-void Dispatcher::SchedulerLoop() {
+void Dispatcher::Impl::SchedulerLoop() {
   std::unique_lock lock(mu_);
   while (!stopping_) {
     RecordAgainDue(lock, /*all=*/false);
@@ -231,7 +300,7 @@ void Dispatcher::SchedulerLoop() {
 
 // ---- workers
 
-void Dispatcher::WorkerLoop() {
+void Dispatcher::Impl::WorkerLoop() {
   std::unique_lock lock(mu_);
   while (true) {
     worker_cv_.wait(lock, [this] { return workers_stop_ || !queue_.empty(); });
@@ -248,8 +317,8 @@ void Dispatcher::WorkerLoop() {
   }
 }
 
-DispatchResult Dispatcher::ResultOfUnclaimable(const std::string& app_id,
-                                               const std::string& msg_id) {
+DispatchResult Dispatcher::Impl::ResultOfUnclaimable(const std::string& app_id,
+                                                     const std::string& msg_id) {
   auto stored = inbox_.Get(app_id, msg_id);
   if (!stored.ok()) {
     return MakeResult(DispatchResult::Kind::kRetry, "cannot read the message from the inbox: " +
@@ -271,7 +340,7 @@ DispatchResult Dispatcher::ResultOfUnclaimable(const std::string& app_id,
   return MakeResult(DispatchResult::Kind::kRetry, "message " + msg_id + " could not be claimed");
 }
 
-struct Dispatcher::Attempt {
+struct Dispatcher::Impl::Attempt {
   StoredMessage message;
   int record_failures = 0;  // commits of this result that failed (storage faults), retried
   DispatchResult result;
@@ -282,7 +351,7 @@ struct Dispatcher::Attempt {
   std::function<void(DispatchResult)> done;
 };
 
-void Dispatcher::RunTask(Task& task) {
+void Dispatcher::Impl::RunTask(Task& task) {
   std::optional<StoredMessage> message = std::move(task.claimed);
   if (!message) {
     auto claimed = inbox_.ClaimOne(task.app_id, task.msg_id, clock_.NowMs());
@@ -303,9 +372,9 @@ void Dispatcher::RunTask(Task& task) {
   Record(std::move(attempt));
 }
 
-DispatchResult Dispatcher::RetryOrDead(int attempt, const std::string& reason,
-                                       std::optional<std::chrono::milliseconds> delay,
-                                       int64_t now_ms) {
+DispatchResult Dispatcher::Impl::RetryOrDead(int attempt, const std::string& reason,
+                                             std::optional<std::chrono::milliseconds> delay,
+                                             int64_t now_ms) {
   if (attempt >= options_.max_attempts) {
     return MakeResult(DispatchResult::Kind::kDead,
                       "gave up after " + std::to_string(attempt) + " attempts: " + reason);
@@ -314,7 +383,7 @@ DispatchResult Dispatcher::RetryOrDead(int attempt, const std::string& reason,
   return MakeResult(DispatchResult::Kind::kRetry, reason, now_ms + wait);
 }
 
-std::shared_ptr<Dispatcher::Attempt> Dispatcher::RunHandler(StoredMessage message) {
+std::shared_ptr<Dispatcher::Impl::Attempt> Dispatcher::Impl::RunHandler(StoredMessage message) {
   auto attempt = std::make_shared<Attempt>();
   attempt->message = std::move(message);
   const StoredMessage& m = attempt->message;
@@ -365,7 +434,7 @@ std::shared_ptr<Dispatcher::Attempt> Dispatcher::RunHandler(StoredMessage messag
 
 // Hands the result (and the handler's effects) to the inbox without waiting for the commit, so that
 // the results of many handlers share one; a worker waits only when too many are still uncommitted.
-void Dispatcher::Record(std::shared_ptr<Attempt> attempt) {
+void Dispatcher::Impl::Record(std::shared_ptr<Attempt> attempt) {
   constexpr int kMaxAwaitingCommit = 1024;
   {
     std::unique_lock lock(mu_);
@@ -402,14 +471,14 @@ void Dispatcher::Record(std::shared_ptr<Attempt> attempt) {
   RecordInInbox(attempt);
 }
 
-void Dispatcher::RecordInInbox(const std::shared_ptr<Attempt>& attempt) {
+void Dispatcher::Impl::RecordInInbox(const std::shared_ptr<Attempt>& attempt) {
   const StoredMessage& m = attempt->message;
   inbox_.CompleteAsync(m.message.app_id, m.message.msg_id, attempt->result, clock_.NowMs(),
                        attempt->run_effects,
                        [this, attempt](Status status) { OnRecorded(attempt, status); });
 }
 
-void Dispatcher::OnRecorded(const std::shared_ptr<Attempt>& attempt, const Status& status) {
+void Dispatcher::Impl::OnRecorded(const std::shared_ptr<Attempt>& attempt, const Status& status) {
   const StoredMessage& m = attempt->message;
   if (!status.ok() && attempt->effect_error && !attempt->effects.empty()) {
     // The effects and "done" rolled back together: this attempt failed; record that instead.
@@ -473,5 +542,18 @@ void Dispatcher::OnRecorded(const std::shared_ptr<Attempt>& attempt, const Statu
   committed_cv_.notify_all();
   idle_cv_.notify_all();
 }
+
+Dispatcher::Dispatcher(Inbox& inbox, Router router, DispatcherOptions options)
+    : impl_(std::make_unique<Impl>(inbox, std::move(router), std::move(options))) {}
+Dispatcher::~Dispatcher() { impl_->Stop(); }
+Status Dispatcher::Start() { return impl_->Start(); }
+void Dispatcher::Notify() { impl_->Notify(); }
+void Dispatcher::DispatchNow(const StoredMessage& message, std::function<void(DispatchResult)> done) {
+  impl_->DispatchNow(message, std::move(done));
+}
+void Dispatcher::Stop() { impl_->Stop(); }
+bool Dispatcher::WaitIdle(std::chrono::milliseconds timeout) { return impl_->WaitIdle(timeout); }
+DispatcherStats Dispatcher::Stats() const { return impl_->Stats(); }
+std::chrono::milliseconds Dispatcher::Backoff(int attempt) { return impl_->Backoff(attempt); }
 
 }  // namespace alipaymsg

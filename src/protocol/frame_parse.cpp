@@ -6,7 +6,7 @@
 #include <array>
 #include <cstdint>
 
-#include "alipaymsg/frame.h"
+#include "protocol/frame.h"
 #include "protocol/json_handler_base.h"
 #include "protocol/json_spans.h"
 #include "protocol/text_util.h"

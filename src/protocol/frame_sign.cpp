@@ -2,7 +2,7 @@
 #include <boost/json/basic_parser_impl.hpp>
 
 #include "alipaymsg/crypto.h"
-#include "alipaymsg/frame.h"
+#include "protocol/frame.h"
 #include "protocol/json_handler_base.h"
 #include "protocol/text_util.h"
 

@@ -1,5 +1,5 @@
 // Writing frames exactly as the Java client does (PROTOCOL.md §7, §8.1, §9.3, §10.1, §10.2).
-#include "alipaymsg/frame.h"
+#include "protocol/frame.h"
 #include "protocol/text_util.h"
 
 namespace alipaymsg {

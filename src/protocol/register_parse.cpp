@@ -2,7 +2,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
-#include "alipaymsg/register.h"
+#include "protocol/register.h"
 #include "protocol/text_util.h"
 
 namespace alipaymsg {

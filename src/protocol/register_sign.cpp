@@ -3,7 +3,7 @@
 #include <array>
 
 #include "alipaymsg/crypto.h"
-#include "alipaymsg/register.h"
+#include "protocol/register.h"
 #include "protocol/text_util.h"
 
 namespace alipaymsg {

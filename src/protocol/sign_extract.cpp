@@ -1,6 +1,6 @@
 // §9.2: the text a sender signed, found the way the Java SDK finds it (a regular-expression search
 // plus a brace scanner), so that what we verify is byte-for-byte what Alipay signed.
-#include "alipaymsg/frame.h"
+#include "protocol/frame.h"
 #include "protocol/text_util.h"
 
 namespace alipaymsg {

@@ -6,7 +6,7 @@
 #include <boost/json.hpp>
 #include <limits>
 
-#include "alipaymsg/register.h"
+#include "protocol/register.h"
 
 namespace alipaymsg::sim {
 

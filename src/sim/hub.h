@@ -16,8 +16,8 @@
 #include <utility>
 #include <vector>
 
-#include "alipaymsg/frame.h"
 #include "alipaymsg/status.h"
+#include "protocol/frame.h"
 #include "sim/auth.h"
 #include "sim/faults.h"
 #include "sim/message_store.h"

@@ -6,7 +6,7 @@
 #include <thread>
 #include <fstream>
 
-#include "alipaymsg/daemon_config.h"
+#include "daemon/config.h"
 #include "daemon/sink_bus.h"
 #include "daemon/sink_template.h"
 #include "daemon/temp_dir.h"

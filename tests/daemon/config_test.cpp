@@ -4,7 +4,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "alipaymsg/daemon_config.h"
+#include "daemon/config.h"
 #include "daemon/temp_dir.h"
 
 namespace alipaymsg {

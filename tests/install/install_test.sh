@@ -22,7 +22,9 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 step "cmake --install $build --prefix $prefix"
 cmake --install "$build" --prefix "$prefix" > "$work/install.log" || { cat "$work/install.log"; fail "install"; }
 [ -f "$prefix/include/alipaymsg/receiver.h" ] || fail "receiver.h not installed"
-[ ! -e "$prefix/include/alipaymsg/daemon_config.h" ] || fail "daemon_config.h (daemon-only) was installed"
+for internal in daemon_config.h frame.h register.h; do  # moved under src/ (internals, not API)
+  [ ! -e "$prefix/include/alipaymsg/$internal" ] || fail "$internal (internal) was installed"
+done
 config=$(find "$prefix" -name alipaymsgConfig.cmake | head -1)
 [ -n "$config" ] || fail "no alipaymsgConfig.cmake"
 [ -f "$(dirname "$config")/alipaymsgConfigVersion.cmake" ] || fail "no alipaymsgConfigVersion.cmake"

@@ -4,8 +4,8 @@
 
 #include <boost/json.hpp>
 
-#include "alipaymsg/frame.h"
 #include "alipaymsg/params.h"
+#include "protocol/frame.h"
 #include "protocol/test_keys.h"
 
 namespace alipaymsg {

@@ -1,4 +1,4 @@
-#include "alipaymsg/frame.h"
+#include "protocol/frame.h"
 
 #include <gtest/gtest.h>
 

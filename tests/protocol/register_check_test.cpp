@@ -1,7 +1,7 @@
 // BuildRegisterParams / BuildConnectParams shapes and CheckRegisterResponse's diagnostics.
 #include <gtest/gtest.h>
 
-#include "alipaymsg/register.h"
+#include "protocol/register.h"
 #include "protocol/test_keys.h"
 
 namespace alipaymsg {

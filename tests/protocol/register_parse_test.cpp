@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "alipaymsg/register.h"
+#include "protocol/register.h"
 
 namespace alipaymsg {
 namespace {

@@ -3,9 +3,9 @@
 // deterministic), register responses pass CheckRegisterResponse.
 #include <gtest/gtest.h>
 
-#include "alipaymsg/frame.h"
 #include "alipaymsg/params.h"
-#include "alipaymsg/register.h"
+#include "protocol/frame.h"
+#include "protocol/register.h"
 #include "protocol/test_keys.h"
 #include "protocol/transcript.h"
 

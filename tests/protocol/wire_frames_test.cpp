@@ -6,9 +6,9 @@
 #include <boost/json.hpp>
 #include <map>
 
-#include "alipaymsg/frame.h"
 #include "alipaymsg/params.h"
-#include "alipaymsg/register.h"
+#include "protocol/frame.h"
+#include "protocol/register.h"
 #include "protocol/transcript.h"
 #include "testing/test_paths.h"
 

@@ -160,7 +160,7 @@ std::vector<ConfigFinding> CheckDaemonConfig(const std::string& path, const Envi
 
 // `alipay-msg check-config --connect`: connects to the server of every redis: and nats: sink (AUTH,
 // the script, the JetStream stream, created when missing) and reports each (ok or an error naming the
-// sink and the setting to blame). Needs the daemon's sinks (ALIPAYMSG_DAEMON_WITH_SINKS).
+// sink and the setting to blame).
 std::vector<ConfigFinding> CheckSinkConnections(const DaemonConfig& config);
 
 // A Credentials::Load error of `app` as alipay-msgd and check-config report it: the app block's
