@@ -15,6 +15,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 
+#include "base/thread_name.h"
 #include "client/session.h"
 #include "client/work_pool.h"
 
@@ -32,12 +33,15 @@ struct Client::Impl {
       : io_(io), own_io_(std::move(own_io)), shared_(std::move(shared)) {
     shared_->run_blocking = [this](std::function<void()> work) { blocking_.Submit(std::move(work)); };
     if (shared_->options.verify_threads > 0) {
-      verify_pool_ = std::make_unique<client::WorkPool>(shared_->options.verify_threads);
+      verify_pool_ = std::make_unique<client::WorkPool>(shared_->options.verify_threads, "verify");
       shared_->verify_pool = verify_pool_.get();
     }
     if (own_io_) {
       guard_.emplace(own_io_->get_executor());
-      thread_ = std::thread([this] { own_io_->run(); });
+      thread_ = std::thread([this] {
+        NameThisThread("client-io");
+        own_io_->run();
+      });
     }
   }
 
@@ -159,7 +163,7 @@ struct Client::Impl {
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> guard_;
   std::thread thread_;
   std::shared_ptr<client::SharedContext> shared_;
-  client::WorkPool blocking_{1};  // rare blocking work (audit writes); its thread starts on first use
+  client::WorkPool blocking_{1, "audit"};  // rare blocking work (audit writes); its thread starts on first use
   std::unique_ptr<client::WorkPool> verify_pool_;
   mutable std::mutex mutex_;
   std::map<std::string, std::shared_ptr<client::Session>> sessions_;

@@ -13,6 +13,8 @@
 #include <utility>
 #include <vector>
 
+#include "base/thread_name.h"
+
 namespace alipaymsg {
 namespace {
 
@@ -114,8 +116,16 @@ Status Dispatcher::Impl::Start() {
   if (started_) return InvalidArgument("dispatcher already started");
   if (stopping_) return Unavailable("dispatcher is stopped");
   started_ = true;
-  for (int i = 0; i < options_.threads; ++i) workers_.emplace_back([this] { WorkerLoop(); });
-  scheduler_ = std::thread([this] { SchedulerLoop(); });
+  for (int i = 0; i < options_.threads; ++i) {
+    workers_.emplace_back([this] {
+      NameThisThread("dispatch");
+      WorkerLoop();
+    });
+  }
+  scheduler_ = std::thread([this] {
+    NameThisThread("dispatch-timer");
+    SchedulerLoop();
+  });
   return Status::Ok();
 }
 

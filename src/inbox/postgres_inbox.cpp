@@ -11,6 +11,7 @@
 #include <string_view>
 #include <utility>
 
+#include "base/thread_name.h"
 #include "inbox/postgres_schema.h"
 
 namespace alipaymsg {
@@ -153,11 +154,20 @@ Status PostgresInbox::Initialize() {
     if (!conn.ok()) return conn.status();
     *slot = std::move(*conn);
   }
-  store_thread_ = std::thread([this] { StoreLoop(); });
+  store_thread_ = std::thread([this] {
+    NameThisThread("inbox-stores");
+    StoreLoop();
+  });
   store_id_.store(store_thread_.get_id());
-  writer_ = std::thread([this] { WriterLoop(); });
+  writer_ = std::thread([this] {
+    NameThisThread("inbox-writer");
+    WriterLoop();
+  });
   writer_id_.store(writer_.get_id());
-  lease_thread_ = std::thread([this] { LeaseLoop(); });
+  lease_thread_ = std::thread([this] {
+    NameThisThread("inbox-leases");
+    LeaseLoop();
+  });
   return Status::Ok();
 }
 
