@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <utility>
 
+#include "base/backoff.h"
+
 namespace alipaymsg::client {
 
 Backoff::Backoff(BackoffOptions options, Random random)
@@ -13,10 +15,7 @@ Backoff::Backoff(BackoffOptions options, Random random)
 }
 
 std::chrono::milliseconds Backoff::Ceiling(int attempt) const {
-  int64_t ceiling = options_.initial.count();
-  for (int i = 1; i < attempt && ceiling < options_.cap.count(); ++i) ceiling *= 2;
-  ceiling = std::min<int64_t>(ceiling, options_.cap.count());
-  return std::chrono::milliseconds(std::max<int64_t>(ceiling, options_.min_delay.count()));
+  return std::max(CappedExponential(options_.initial, 2.0, options_.cap, attempt), options_.min_delay);
 }
 
 std::chrono::milliseconds Backoff::Next() {

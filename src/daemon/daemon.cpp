@@ -5,6 +5,7 @@
 #include <mutex>
 
 #include "alipaymsg/notify.h"
+#include "base/backoff.h"
 #include "base/thread_name.h"
 
 namespace alipaymsg::daemon {
@@ -203,13 +204,12 @@ Status Daemon::StartAssembled() {
 
 // Retries opening the (PostgreSQL) inbox with backoff until it opens or Stop(); then starts the rest.
 void Daemon::OpenInboxInBackground() {
-  std::chrono::milliseconds delay(500);
-  while (true) {
+  for (int attempt = 1;; ++attempt) {
+    const auto delay = CappedExponential(std::chrono::milliseconds(500), 2.0, std::chrono::seconds(30), attempt);
     {
       std::unique_lock lock(opener_mu_);
       if (opener_cv_.wait_for(lock, delay, [this] { return opener_stop_; })) return;
     }
-    delay = std::min<std::chrono::milliseconds>(delay * 2, std::chrono::seconds(30));
     auto inbox = OpenInbox();
     if (!inbox.ok()) {
       std::lock_guard lock(opener_mu_);

@@ -2,6 +2,7 @@
 #include <cstdlib>
 #include <fstream>
 
+#include "base/backoff.h"
 #include "daemon/sink_bus.h"
 
 namespace alipaymsg {
@@ -55,13 +56,14 @@ void ReconnectGate::Failed(const std::string& why) {
   std::lock_guard lock(mu_);
   failing_ = true;
   last_error_ = why;
-  backoff_ = std::clamp<std::chrono::milliseconds>(backoff_ * 2, std::chrono::milliseconds(100), std::chrono::seconds(5));
+  backoff_ = CappedExponential(std::chrono::milliseconds(100), 2.0, std::chrono::seconds(5), ++failures_);
   next_try_ = Clock::now() + backoff_;
 }
 
 void ReconnectGate::Succeeded() {
   std::lock_guard lock(mu_);
   failing_ = false;
+  failures_ = 0;
   backoff_ = std::chrono::milliseconds(0);
   last_error_.clear();
 }

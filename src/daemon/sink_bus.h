@@ -56,6 +56,7 @@ class ReconnectGate {
   std::mutex mu_;
   Clock::time_point next_try_{};
   std::chrono::milliseconds backoff_{0};
+  int failures_ = 0;  // in a row, for the backoff
   bool failing_ = false;
   std::string last_error_;
 };

@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/backoff.h"
 #include "base/thread_name.h"
 
 namespace alipaymsg {
@@ -210,9 +211,8 @@ DispatcherStats Dispatcher::Impl::Stats() const {
 }
 
 std::chrono::milliseconds Dispatcher::Impl::Backoff(int attempt) {
-  const double base = static_cast<double>(options_.initial_backoff.count()) *
-                      std::pow(options_.backoff_multiplier, std::max(0, attempt - 1));
-  const double capped = std::min(base, static_cast<double>(options_.max_backoff.count()));
+  const auto capped = static_cast<double>(
+      CappedExponential(options_.initial_backoff, options_.backoff_multiplier, options_.max_backoff, attempt).count());
   double r;
   {
     std::lock_guard lock(mu_);
@@ -515,9 +515,9 @@ void Dispatcher::Impl::OnRecorded(const std::shared_ptr<Attempt>& attempt, const
       std::lock_guard lock(mu_);
       retry = retry && !stopping_;
       if (retry) {
-        const int64_t delay_ms = std::min<int64_t>(
-            options_.record_retry_max.count(),
-            options_.record_retry_initial.count() << std::min(attempt->record_failures - 1, 20));
+        const int64_t delay_ms =
+            CappedExponential(options_.record_retry_initial, 2.0, options_.record_retry_max, attempt->record_failures)
+                .count();
         unrecorded_.push_back({clock_.NowMs() + delay_ms, attempt});
       }
     }
