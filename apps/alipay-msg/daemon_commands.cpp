@@ -9,7 +9,6 @@
 
 #include <boost/json.hpp>
 #include <cerrno>
-#include <chrono>
 #include <cstring>
 #include <fstream>
 #include <iomanip>
@@ -22,6 +21,7 @@
 #include <vector>
 
 #include "alipaymsg/client.h"
+#include "alipaymsg/clock.h"
 #include "alipaymsg/inbox.h"
 #include "commands.h"
 #include "daemon/config.h"
@@ -363,9 +363,7 @@ void AddInboxReplay(CLI::App& inbox, int& exit_code) {
     if (!target) return;
     auto box = OpenInboxOrPrint(*target, InboxAccess::kWrite, exit_code);
     if (!box) return;
-    const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                               std::chrono::system_clock::now().time_since_epoch())
-                               .count();
+    const int64_t now_ms = SystemClock::Instance().NowMs();
     auto replayed = box->Replay(app_id->empty() ? std::nullopt : std::optional<std::string>(*app_id),
                                 msg_id->empty() ? std::nullopt : std::optional<std::string>(*msg_id), now_ms);
     if (!replayed.ok()) {

@@ -26,6 +26,7 @@
 
 #include "alipaymsg/credentials.h"
 #include "alipaymsg/inbox.h"
+#include "alipaymsg/clock.h"
 #include "alipaymsg/status.h"
 
 namespace boost::asio {
@@ -155,8 +156,9 @@ struct ClientOptions {
   double rejection_log_per_second = 1.0;
   BackoffOptions backoff;
 
-  // Injected for tests: wall clock (ms since epoch) and a source of random 64-bit values.
-  std::function<int64_t()> wall_clock_ms;
+  // Injected for tests: the wall clock (null: SystemClock::Instance(); it must outlive the client)
+  // and a source of random 64-bit values.
+  const Clock* clock = nullptr;
   std::function<uint64_t()> random;
 };
 

@@ -38,7 +38,7 @@ struct DispatcherOptions {
   // Upper bound on sleeping when nothing is known to be due: picks up changes made behind the
   // dispatcher's back (another process replaying, a store without Notify()).
   std::chrono::milliseconds poll_interval{1000};
-  Clock* clock = nullptr;          // SystemClock::Instance() when null
+  const Clock* clock = nullptr;    // SystemClock::Instance() when null
   // Uniform in [0, 1), for the jitter; a randomly seeded generator when empty. Called under the
   // dispatcher's lock, so it need not be thread-safe.
   std::function<double()> random;

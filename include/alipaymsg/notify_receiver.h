@@ -7,12 +7,12 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "alipaymsg/clock.h"
 #include "alipaymsg/crypto.h"
 #include "alipaymsg/inbox.h"
 #include "alipaymsg/listener_limits.h"
@@ -64,10 +64,13 @@ class NotifyReceiver {
   };
   using AnswerCallback = std::function<void(Answer)>;
 
-  // `now_ms` stamps received_at; `on_new` runs after a commit that stored a new message (wake the
-  // dispatcher). Both may be empty.
-  NotifyReceiver(Inbox& inbox, std::vector<NotifyApp> apps, std::function<int64_t()> now_ms = {},
+  // `clock` stamps received_at (null: SystemClock::Instance(); it must outlive the receiver);
+  // `on_new` runs after a commit that stored a new message (wake the dispatcher), may be empty.
+  NotifyReceiver(Inbox& inbox, std::vector<NotifyApp> apps, const Clock* clock = nullptr,
                  std::function<void()> on_new = {});
+  ~NotifyReceiver();
+  NotifyReceiver(const NotifyReceiver&) = delete;
+  NotifyReceiver& operator=(const NotifyReceiver&) = delete;
 
   // Verifies and stores one form body. `done` runs once, after the inbox commit (on the inbox's
   // thread) or at once for a rejected body. "success" only when the message is durably stored (new
@@ -91,12 +94,12 @@ class NotifyReceiver {
 
   Inbox& inbox_;
   std::vector<NotifyApp> apps_;
-  std::function<int64_t()> now_ms_;
+  const Clock& clock_;
   std::function<void()> on_new_;
   RejectObserver on_rejected_;
   NotifyCounters counters_;
-  mutable std::mutex counts_mu_;
-  std::map<std::pair<std::string, NotifyOutcome>, int64_t> counts_;
+  struct OutcomeCounts;  // the counts by (app, outcome) and their lock
+  std::unique_ptr<OutcomeCounts> counts_;
 };
 
 struct NotifyServerOptions {

@@ -1,23 +1,18 @@
 #include "base/rate_limiter.h"
 
 #include <algorithm>
-#include <chrono>
 
 namespace alipaymsg {
 
-RateLimiter::RateLimiter(double per_second, int burst, std::function<int64_t()> now_ms)
+RateLimiter::RateLimiter(double per_second, int burst, const Clock* clock)
     : per_ms_(std::max(per_second, 0.0) / 1000.0),
       burst_(std::max(burst, 1)),
-      now_ms_(now_ms ? std::move(now_ms) : [] {
-        return std::chrono::duration_cast<std::chrono::milliseconds>(
-                   std::chrono::steady_clock::now().time_since_epoch())
-            .count();
-      }),
+      clock_(clock != nullptr ? *clock : SystemClock::Instance()),
       tokens_(burst_),
-      last_ms_(now_ms_()) {}
+      last_ms_(clock_.NowMs()) {}
 
 bool RateLimiter::Admit(int64_t* suppressed) {
-  const int64_t now = now_ms_();
+  const int64_t now = clock_.NowMs();
   std::lock_guard lock(mu_);
   if (now > last_ms_) {
     tokens_ = std::min(burst_, tokens_ + static_cast<double>(now - last_ms_) * per_ms_);

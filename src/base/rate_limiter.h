@@ -4,15 +4,17 @@
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <mutex>
+
+#include "alipaymsg/clock.h"
 
 namespace alipaymsg {
 
 class RateLimiter {
  public:
-  // `now_ms`: a monotonic millisecond clock (steady_clock when empty).
-  RateLimiter(double per_second, int burst, std::function<int64_t()> now_ms = {});
+  // `clock`: null for SystemClock::Instance(); it must outlive the limiter. A wall clock suits: time
+  // going back mints no token, and a jump forward refills at most `burst`.
+  RateLimiter(double per_second, int burst, const Clock* clock = nullptr);
 
   // true: go ahead. `suppressed` (when given) gets how many were held back since the last event
   // admitted (0 on refusal), which the caller reports with this one.
@@ -23,7 +25,7 @@ class RateLimiter {
  private:
   const double per_ms_;
   const double burst_;
-  std::function<int64_t()> now_ms_;
+  const Clock& clock_;
   mutable std::mutex mu_;
   double tokens_;
   int64_t last_ms_;

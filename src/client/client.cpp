@@ -190,13 +190,7 @@ Status FillDefaults(ClientOptions& options) {
   if (options.register_timeout.count() <= 0 || options.connect_timeout.count() <= 0 ||
       options.send_timeout.count() <= 0 || options.stop_timeout.count() <= 0)
     return InvalidArgument("client options: timeouts must be positive");
-  if (!options.wall_clock_ms) {
-    options.wall_clock_ms = [] {
-      return std::chrono::duration_cast<std::chrono::milliseconds>(
-                 std::chrono::system_clock::now().time_since_epoch())
-          .count();
-    };
-  }
+  if (options.clock == nullptr) options.clock = &SystemClock::Instance();
   if (!options.random) {
     struct Source {
       std::mutex mutex;

@@ -68,8 +68,8 @@ class SessionImpl final : public Session,
         backoff_timer_(strand_),
         stop_timer_(strand_),
         deadline_(strand_),
-        rejection_log_(options_.rejection_log_per_second, 10, options_.wall_clock_ms),
-        store_error_log_(options_.rejection_log_per_second, 10, options_.wall_clock_ms) {}
+        rejection_log_(options_.rejection_log_per_second, 10, options_.clock),
+        store_error_log_(options_.rejection_log_per_second, 10, options_.clock) {}
 
   const std::string& app_id() const override { return app_id_; }
   ConnectionStats Snapshot() const override { return diagnostics_.Snapshot(); }
@@ -107,7 +107,7 @@ class SessionImpl final : public Session,
   bool ReadingPaused() const override { return acks_.Paused(); }
 
  private:
-  int64_t Now() const { return options_.wall_clock_ms(); }
+  int64_t Now() const { return options_.clock->NowMs(); }
   void Log(LogLevel level, const std::string& line) const {
     if (options_.logger) options_.logger(level, "[app " + app_id_ + "] " + line);
   }

@@ -184,7 +184,7 @@ Status Daemon::BuildNotifyReceiver(const std::vector<std::shared_ptr<const Crede
     apps.push_back(std::move(a));
   }
   Receiver* receiver = receiver_.get();
-  notify_receiver_ = std::make_unique<NotifyReceiver>(receiver->inbox(), std::move(apps), std::function<int64_t()>{},
+  notify_receiver_ = std::make_unique<NotifyReceiver>(receiver->inbox(), std::move(apps), /*clock=*/nullptr,
                                                       [receiver] { receiver->DispatchPending(); });
   auto log = std::make_shared<RejectionLog>(logger_);
   notify_receiver_->set_on_rejected([log](const RejectedMessage& m, NotifyOutcome outcome) {

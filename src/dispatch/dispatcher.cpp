@@ -68,7 +68,7 @@ struct Dispatcher::Impl {
   Inbox& inbox_;
   const Router router_;
   DispatcherOptions options_;
-  Clock& clock_;
+  const Clock& clock_;
 
   std::mutex stop_mu_;  // one Stop() at a time
   mutable std::mutex mu_;

@@ -2,9 +2,10 @@
 #include "inbox/backend_common.h"
 
 #include <algorithm>
-#include <chrono>
 #include <string>
 #include <string_view>
+
+#include "alipaymsg/clock.h"
 
 namespace alipaymsg {
 namespace {
@@ -67,9 +68,7 @@ void CommitHealth::NoteFault(const Status& fault) {
   std::lock_guard lock(mu_);
   if (health_.can_commit) {
     health_.can_commit = false;
-    health_.since_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                           std::chrono::system_clock::now().time_since_epoch())
-                           .count();
+    health_.since_ms = SystemClock::Instance().NowMs();
   }
   health_.reason = fault.message();
   unhealthy_.store(true);

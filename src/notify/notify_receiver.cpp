@@ -2,20 +2,14 @@
 
 #include <boost/json.hpp>
 
-#include <chrono>
 #include <future>
+#include <mutex>
 
 #include "alipaymsg/notify.h"
 #include "alipaymsg/params.h"
 
 namespace alipaymsg {
 namespace {
-
-int64_t SystemNowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // Classic notifications (trade_status_sync) carry their fields as form parameters, not as a
 // biz_content: hand them on as one JSON object so every sink sees JSON.
@@ -44,29 +38,38 @@ std::string_view ToString(NotifyOutcome outcome) {
   return "?";
 }
 
+struct NotifyReceiver::OutcomeCounts {
+  std::mutex mu;
+  std::map<std::pair<std::string, NotifyOutcome>, int64_t> by_app;
+};
+
 void NotifyReceiver::Count(const std::string& app_id, NotifyOutcome outcome) {
   bool known = false;
   for (const auto& app : apps_) known = known || app.app_id == app_id;
-  std::lock_guard lock(counts_mu_);
-  ++counts_[{known ? app_id : std::string("unknown"), outcome}];
+  std::lock_guard lock(counts_->mu);
+  ++counts_->by_app[{known ? app_id : std::string("unknown"), outcome}];
 }
 
 std::vector<NotifyOutcomeCount> NotifyReceiver::CountsByApp() const {
-  std::lock_guard lock(counts_mu_);
+  std::lock_guard lock(counts_->mu);
   std::vector<NotifyOutcomeCount> out;
-  for (const auto& [key, n] : counts_) out.push_back(NotifyOutcomeCount{key.first, key.second, n});
+  for (const auto& [key, n] : counts_->by_app) out.push_back(NotifyOutcomeCount{key.first, key.second, n});
   return out;
 }
 
-NotifyReceiver::NotifyReceiver(Inbox& inbox, std::vector<NotifyApp> apps, std::function<int64_t()> now_ms,
+NotifyReceiver::NotifyReceiver(Inbox& inbox, std::vector<NotifyApp> apps, const Clock* clock,
                                std::function<void()> on_new)
-    : inbox_(inbox), apps_(std::move(apps)), now_ms_(std::move(now_ms)), on_new_(std::move(on_new)) {
-  if (!now_ms_) now_ms_ = SystemNowMs;
-}
+    : inbox_(inbox),
+      apps_(std::move(apps)),
+      clock_(clock != nullptr ? *clock : SystemClock::Instance()),
+      on_new_(std::move(on_new)),
+      counts_(std::make_unique<OutcomeCounts>()) {}
+
+NotifyReceiver::~NotifyReceiver() = default;
 
 void NotifyReceiver::HandleAsync(std::string_view form_body, AnswerCallback done) {
   counters_.received++;
-  const int64_t now = now_ms_();
+  const int64_t now = clock_.NowMs();
   auto reject = [&](const std::string& app_id, const std::string& msg_id, const std::string& msg_api,
                     std::string reason, int http_status, NotifyOutcome outcome) {
     counters_.rejected++;

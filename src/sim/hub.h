@@ -205,7 +205,7 @@ class Hub {
   HttpAnswer AdminSeedLinkToken(std::string_view body);
 
   SimulatorOptions options_;
-  std::shared_ptr<Clock> clock_;
+  std::shared_ptr<const Clock> clock_;
   AlipayIdentity identity_;
   Authenticator auth_;
   MessageStore store_;

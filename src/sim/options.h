@@ -7,7 +7,7 @@
 #include <utility>
 #include <vector>
 
-#include "sim/clock.h"
+#include "alipaymsg/clock.h"
 #include "sim/schedule.h"
 
 namespace alipaymsg::sim {
@@ -30,7 +30,7 @@ struct SimulatorOptions {
   size_t max_finished_retained = 200000;     // acked / given-up messages kept for GET /messages/ID
   size_t max_inflight_per_connection = 0;    // unacked CONSUMEs per connection; 0 = no limit
   size_t connection_queue_limit = 4096;      // frames waiting to be written before a connection counts as busy
-  std::shared_ptr<Clock> clock;              // null: the system clock
+  std::shared_ptr<const Clock> clock;            // null: the system clock
   uint64_t seed = 0;                         // 0: random (link tokens, msg ids)
 };
 

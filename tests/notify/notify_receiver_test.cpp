@@ -41,7 +41,7 @@ class NotifyReceiverTest : public ::testing::Test {
     app.alipay_public_key = *key;
     std::vector<NotifyApp> apps;
     apps.push_back(std::move(app));
-    receiver_ = std::make_unique<NotifyReceiver>(*inbox_, std::move(apps), [] { return int64_t{1700000000000}; },
+    receiver_ = std::make_unique<NotifyReceiver>(*inbox_, std::move(apps), &clock_,
                                                  [this] { ++woken_; });
   }
   void TearDown() override {
@@ -49,6 +49,7 @@ class NotifyReceiverTest : public ::testing::Test {
     if (inbox_) inbox_->Close();
   }
 
+  ManualClock clock_{1700000000000};
   std::unique_ptr<Inbox> inbox_;
   std::unique_ptr<NotifyReceiver> receiver_;
   int woken_ = 0;
@@ -65,6 +66,7 @@ TEST_F(NotifyReceiverTest, GenuineNotificationIsStoredOnceAndAnsweredSuccess) {
   const InboundMessage& m = (*stored)->message;
   EXPECT_EQ(m.channel, "http");
   EXPECT_EQ(m.msg_api, "trade_status_sync");
+  EXPECT_EQ(m.received_at_ms, 1700000000000);  // the injected clock's time, not the system's
   // Classic notifications carry no biz_content: every decoded field travels as JSON.
   EXPECT_NE(m.biz_content.find("\"subject\":\"测试 + 商品 & 50% = ok\""), std::string::npos) << m.biz_content;
   EXPECT_NE(m.biz_content.find("\"passback_params\":\"a%3Db%26c\""), std::string::npos) << m.biz_content;

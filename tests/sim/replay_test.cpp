@@ -6,7 +6,7 @@
 #include <regex>
 #include <sstream>
 
-#include "sim/clock.h"
+#include "alipaymsg/clock.h"
 #include "sim_harness.h"
 
 namespace alipaymsg::simtest {
@@ -77,7 +77,7 @@ TEST_P(ReplayTest, JavaClientRequestsAreAcceptedAndAnswersMatch) {
     }
   }
   ASSERT_NE(first_consume_ts, 0);
-  auto clock = std::make_shared<sim::ManualClock>(first_consume_ts);
+  auto clock = std::make_shared<ManualClock>(first_consume_ts);
   sim::SimulatorOptions o;
   o.clock = clock;
   o.alipay_private_key = Keys("alipay.private.pkcs8.b64");

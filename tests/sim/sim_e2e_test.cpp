@@ -3,7 +3,7 @@
 
 #include <regex>
 
-#include "sim/clock.h"
+#include "alipaymsg/clock.h"
 #include "sim/keygen.h"
 #include "sim_harness.h"
 
@@ -73,7 +73,7 @@ class SimTest : public ::testing::Test {
   }
 
   std::unique_ptr<VectorKeys> keys_;
-  std::shared_ptr<sim::ManualClock> clock_;
+  std::shared_ptr<ManualClock> clock_;
   std::unique_ptr<sim::Simulator> sim_;
   Endpoint main_;
   Admin admin_;
@@ -224,7 +224,7 @@ TEST_F(SimTest, ConnectChecksSignatureTokenAndZone) {
 }
 
 TEST_F(SimTest, LinkTokenExpires) {
-  clock_ = std::make_shared<sim::ManualClock>(WallMs());
+  clock_ = std::make_shared<ManualClock>(WallMs());
   SimulatorOptions o = BaseOptions();
   o.clock = clock_;
   o.link_token_ttl_ms = 30000;
