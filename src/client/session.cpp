@@ -1,16 +1,16 @@
 // The session state machine (one per app): Registering → Connecting → Open → Backoff → … → Stopped.
-// The only translation unit with Beast in it (with link.h).
+// Asio only: the WebSocket (link.cpp) and register.do's HTTP (register_call.cpp) keep Beast to
+// themselves, and PRODUCE bookkeeping is in producer.cpp.
 #include "client/session.h"
-
-#include <openssl/rand.h>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <cstdlib>
-#include <map>
 #include <optional>
 #include <vector>
 
@@ -22,30 +22,15 @@
 #include "client/endpoint.h"
 #include "client/intake.h"
 #include "client/link.h"
+#include "client/producer.h"
+#include "client/register_call.h"
+#include "client/step_watchdog.h"
+#include "crypto/tls_peer.h"
 #include "protocol/frame.h"
 #include "protocol/register.h"
 
 namespace alipaymsg::client {
 namespace {
-
-std::string RandomHex(size_t bytes, const std::function<uint64_t()>& fallback) {
-  std::string raw(bytes, '\0');
-  if (RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(bytes)) != 1) {
-    for (auto& c : raw) c = static_cast<char>(fallback());
-  }
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex;
-  for (unsigned char c : raw) {
-    hex += kHex[c >> 4];
-    hex += kHex[c & 15];
-  }
-  return hex;
-}
-
-struct Registration {
-  std::string link_token;
-  std::string zone;
-};
 
 class SessionImpl final : public Session,
                           public LinkEvents,
@@ -63,11 +48,11 @@ class SessionImpl final : public Session,
         diagnostics_(app_id_),
         backoff_(options_.backoff, options_.random),
         acks_(options_.max_in_flight),
-        sends_(options_.max_pending_sends),
+        producer_(strand_, options_, diagnostics_),
         stream_ids_(static_cast<uint32_t>(options_.random() % 3843)),
         backoff_timer_(strand_),
         stop_timer_(strand_),
-        deadline_(strand_),
+        watchdog_(strand_),
         rejection_log_(options_.rejection_log_per_second, 10, options_.clock),
         store_error_log_(options_.rejection_log_per_second, 10, options_.clock) {}
 
@@ -131,14 +116,7 @@ class SessionImpl final : public Session,
   asio::awaitable<Result<Registration>> Register();
   asio::awaitable<Result<std::shared_ptr<Link>>> Connect(const Registration& registration);
   asio::awaitable<Result<tcp::resolver::results_type>> Resolve(tcp::resolver& resolver);
-  template <class Stream>
-  asio::awaitable<Result<http::response<http::string_body>>> HttpGet(
-      Stream& stream, tcp::resolver::results_type endpoints, http::request<http::empty_body> request);
   asio::awaitable<void> WaitBackoff();
-
-  // A watchdog over one step (register, connect): on expiry it runs `cancel_step_`.
-  void ArmDeadline(std::chrono::milliseconds timeout);
-  void DisarmDeadline();
 
   void BeginStop(std::function<void()> done);
   void MaybeFinishDrain();
@@ -156,8 +134,6 @@ class SessionImpl final : public Session,
   // Logs `line` unless `limiter` holds it back (then it is only counted, and the next line says so).
   void LogLimited(RateLimiter& limiter, LogLevel level, const std::string& line) const;
   void DoSend(const std::string& msg_api, const std::string& biz, SendCallback done);
-  void CompleteSend(const std::string& stream_id, Result<SendResult> result);
-  void FailPendingSends(const std::string& why);
 
   std::shared_ptr<SharedContext> shared_;
   const ClientOptions& options_;
@@ -169,16 +145,12 @@ class SessionImpl final : public Session,
   Diagnostics diagnostics_;
   Backoff backoff_;
   AckBook acks_;
-  PendingSends sends_;
-  std::map<std::string, std::unique_ptr<asio::steady_timer>> send_timers_;
+  Producer producer_;
   StreamIdGenerator stream_ids_;
 
   asio::steady_timer backoff_timer_;
   asio::steady_timer stop_timer_;
-  asio::steady_timer deadline_;
-  uint64_t deadline_generation_ = 0;
-  bool deadline_expired_ = false;
-  std::function<void()> cancel_step_;  // closes whatever the current step waits on
+  StepWatchdog watchdog_;  // over register.do and the WebSocket connect
 
   RateLimiter rejection_log_;
   RateLimiter store_error_log_;  // "inbox commit failed" lines
@@ -231,7 +203,7 @@ asio::awaitable<void> SessionImpl::Run() {
     backoff_.SessionEnded(
         std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - link_->opened_at));
     link_.reset();
-    FailPendingSends("the connection was lost before the PRODUCE_ACK arrived");
+    producer_.FailAll("the connection was lost before the PRODUCE_ACK arrived");
   }
   stop_timer_.cancel();
   stopped_ = true;
@@ -250,143 +222,38 @@ asio::awaitable<void> SessionImpl::WaitBackoff() {
   co_await backoff_timer_.async_wait(kUseTuple);  // Stop() cancels it
 }
 
-void SessionImpl::ArmDeadline(std::chrono::milliseconds timeout) {
-  const uint64_t generation = ++deadline_generation_;
-  deadline_expired_ = false;
-  deadline_.expires_after(timeout);
-  deadline_.async_wait([self = shared_from_this(), generation](beast::error_code ec) {
-    if (ec || generation != self->deadline_generation_) return;
-    self->deadline_expired_ = true;
-    if (self->cancel_step_) self->cancel_step_();
-  });
-}
-
-void SessionImpl::DisarmDeadline() {
-  ++deadline_generation_;
-  deadline_.cancel();
-  cancel_step_ = nullptr;
-}
-
 asio::awaitable<Result<tcp::resolver::results_type>> SessionImpl::Resolve(tcp::resolver& resolver) {
   if (endpoint_.host_is_ip) {
     // An IP literal needs no lookup: skipping the resolver saves its getaddrinfo (NSS modules on
     // first use) and the background thread Asio starts for it, which would then stay for good.
-    beast::error_code ec;
+    boost::system::error_code ec;
     const auto address = asio::ip::make_address(endpoint_.host, ec);
     const int port = std::atoi(endpoint_.port.c_str());
     if (!ec && port > 0 && port <= 65535)
       co_return tcp::resolver::results_type::create(tcp::endpoint(address, static_cast<uint16_t>(port)),
                                                     endpoint_.host, endpoint_.port);
   }
-  cancel_step_ = [&resolver] { resolver.cancel(); };
+  watchdog_.OnCancel([&resolver] { resolver.cancel(); });
   auto [ec, results] = co_await resolver.async_resolve(endpoint_.host, endpoint_.port, kUseTuple);
   if (ec) {
-    if (deadline_expired_) co_return Timeout("resolving " + endpoint_.host + " timed out");
+    if (watchdog_.expired()) co_return Timeout("resolving " + endpoint_.host + " timed out");
     co_return Unavailable("resolving " + endpoint_.host + ": " + ec.message());
   }
   co_return results;
 }
 
-template <class Stream>
-asio::awaitable<Result<http::response<http::string_body>>> SessionImpl::HttpGet(
-    Stream& stream, tcp::resolver::results_type endpoints, http::request<http::empty_body> request) {
-  auto& tcp_layer = beast::get_lowest_layer(stream);
-  cancel_step_ = [&tcp_layer] { tcp_layer.close(); };
-  auto timed_out = [&](const char* step) -> Status {
-    return Timeout(std::string(step) + " timed out after " +
-                   std::to_string(options_.register_timeout.count()) + " ms");
-  };
-  auto [cec, ep] = co_await tcp_layer.async_connect(endpoints, kUseTuple);
-  (void)ep;
-  if (cec) {
-    if (deadline_expired_) co_return timed_out("TCP connect");
-    co_return Unavailable("TCP connect to " + endpoint_.host_header + ": " + cec.message());
-  }
-  if constexpr (!std::is_same_v<Stream, beast::tcp_stream>) {
-    SSL* native = stream.native_handle();
-    if (app_.verify_tls) {
-      if (!alipaymsg::tls::ExpectPeerName(native, endpoint_.host))
-        co_return InvalidArgument("cannot verify TLS host name \"" + endpoint_.host + "\"");
-    } else if (!endpoint_.host_is_ip) {
-      SSL_set_tlsext_host_name(native, endpoint_.host.c_str());
-    }
-    auto [hec] = co_await stream.async_handshake(ssl::stream_base::client, kUseTuple);
-    if (hec) {
-      if (deadline_expired_) co_return timed_out("TLS handshake");
-      co_return Unavailable("TLS handshake with " + endpoint_.host_header + ": " +
-                            alipaymsg::tls::DescribeHandshakeFailure(native, endpoint_.host, hec.message()));
-    }
-  }
-  auto [wec, written] = co_await http::async_write(stream, request, kUseTuple);
-  (void)written;
-  if (wec) {
-    if (deadline_expired_) co_return timed_out("sending the request");
-    co_return Unavailable("sending the request: " + wec.message());
-  }
-  beast::flat_buffer buffer;
-  http::response_parser<http::string_body> parser;
-  parser.body_limit(1 << 20);
-  auto [rec, read] = co_await http::async_read(stream, buffer, parser, kUseTuple);
-  (void)read;
-  beast::error_code ignored;
-  tcp_layer.socket().shutdown(tcp::socket::shutdown_both, ignored);
-  tcp_layer.close();
-  if (rec) {
-    if (deadline_expired_) co_return timed_out("reading the response");
-    co_return Unavailable("reading the response: " + rec.message());
-  }
-  co_return parser.release();
-}
-
 asio::awaitable<Result<Registration>> SessionImpl::Register() {
   diagnostics_.Update([](ConnectionStats& s) { ++s.registers; });
-  const Credentials& credentials = *app_.credentials;
-  Result<Params> params = BuildRegisterParams(credentials, Now(), RandomHex(16, options_.random));
-  if (!params.ok()) co_return params.status().WithContext("building the register.do parameters");
-
-  http::request<http::empty_body> request{http::verb::get,
-                                          "/websocket/register.do?" + BuildQuery(*params), 11};
-  request.set(http::field::host, endpoint_.host_header);
-  request.set(http::field::accept, "text/plain,text/xml,text/javascript,text/html");
-  request.set(http::field::user_agent, "aop-sdk-java");
-  request.set(http::field::content_type,
-              "application/x-www-form-urlencoded;charset=" + credentials.charset());
-  if (app_.load_test) request.set("LoadTest", "true");
-
-  ArmDeadline(options_.register_timeout);
+  watchdog_.Arm(shared_from_this(), options_.register_timeout);
   tcp::resolver resolver(strand_);
-  Result<http::response<http::string_body>> response = Status(Internal("not sent"));
   Result<tcp::resolver::results_type> endpoints = co_await Resolve(resolver);
-  if (!endpoints.ok()) {
-    response = endpoints.status();
-  } else if (endpoint_.tls) {
-    beast::ssl_stream<beast::tcp_stream> stream(strand_, *tls_);
-    response = co_await HttpGet(stream, *endpoints, std::move(request));
-  } else {
-    beast::tcp_stream stream(strand_);
-    response = co_await HttpGet(stream, *endpoints, std::move(request));
+  Result<Registration> registration = endpoints.status();
+  if (endpoints.ok()) {
+    const RegisterTarget target{endpoint_, tls_.get(), app_.verify_tls, app_.load_test, options_.register_timeout};
+    registration = co_await CallRegister(strand_, *endpoints, target, *app_.credentials, Now(),
+                                         RegisterNonce(options_.random), watchdog_);
   }
-  DisarmDeadline();
-  if (!response.ok()) co_return response.status();
-
-  const auto status = response->result_int();
-  if (status >= 400)
-    co_return ProtocolError("register.do answered HTTP " + std::to_string(status) + ": " +
-                            response->body().substr(0, 200));
-  Registration registration;
-  for (const char* name : {"set-cookie", "Set-Cookie", "Set-cookie"}) {
-    auto it = response->find(name);  // Beast compares names case-insensitively: the first one wins
-    if (it == response->end()) continue;
-    Result<std::optional<std::string>> zone = ParseZoneCookie(it->value());
-    if (!zone.ok()) co_return zone.status().WithContext("register.do Set-Cookie");
-    if (zone->has_value()) registration.zone = **zone;
-    break;
-  }
-  Result<RegisterResponse> parsed = ParseRegisterResponse(response->body());
-  if (!parsed.ok()) co_return parsed.status().WithContext("register.do response");
-  Status checked = CheckRegisterResponse(*parsed, credentials);
-  if (!checked.ok()) co_return checked;
-  registration.link_token = parsed->link_token;
+  watchdog_.Disarm();
   co_return registration;
 }
 
@@ -406,20 +273,18 @@ asio::awaitable<Result<std::shared_ptr<Link>>> SessionImpl::Connect(const Regist
   settings.ping_interval = options_.ping_interval;
   settings.pong_timeout = options_.pong_timeout;
 
-  std::shared_ptr<Link> link;
-  if (endpoint_.tls) link = std::make_shared<LinkT<true>>(*this, strand_, tls_.get(), settings);
-  else link = std::make_shared<LinkT<false>>(*this, strand_, nullptr, settings);
+  std::shared_ptr<Link> link = MakeLink(*this, strand_, tls_.get(), std::move(settings));
 
-  ArmDeadline(options_.connect_timeout);
+  watchdog_.Arm(shared_from_this(), options_.connect_timeout);
   tcp::resolver resolver(strand_);
   Result<tcp::resolver::results_type> endpoints = co_await Resolve(resolver);
   Status opened = endpoints.status();
   if (endpoints.ok()) {
-    cancel_step_ = [link] { link->Shutdown(); };
+    watchdog_.OnCancel([link] { link->Shutdown(); });
     opened = co_await link->Open(*endpoints, "/websocket?" + BuildQuery(*params));
   }
-  const bool expired = deadline_expired_;
-  DisarmDeadline();
+  const bool expired = watchdog_.expired();
+  watchdog_.Disarm();
   if (!opened.ok()) {
     link->Shutdown();
     if (expired)
@@ -446,12 +311,12 @@ void SessionImpl::BeginStop(std::function<void()> done) {
   stopping_ = true;
   SetState(ConnectionState::kClosing);
   backoff_timer_.cancel();
-  if (cancel_step_) cancel_step_();
+  watchdog_.CancelStep();
   if (link_) {
     acks_.StartDraining();  // read no more; frames already read get stored and acked
     MaybeFinishDrain();
     stop_timer_.expires_after(options_.stop_timeout);
-    stop_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+    stop_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
       if (ec || !self->link_) return;
       self->Fail("graceful stop timed out; closing the socket", LogLevel::kWarn);
       self->link_->Shutdown();
@@ -543,7 +408,8 @@ void SessionImpl::Admit(const std::shared_ptr<Link>& link, std::string_view text
   auto finish = [self = shared_from_this(), link, produce_ack = std::move(produce_ack)]() mutable {
     if (produce_ack) {
       const std::string stream_id = produce_ack->stream_id;  // before the result is moved from
-      self->CompleteSend(stream_id, std::move(*produce_ack));
+      if (!self->producer_.Complete(stream_id, std::move(*produce_ack)))
+        self->Log(LogLevel::kWarn, "PRODUCE_ACK for unknown stream-id " + stream_id + " ignored");
     }
     self->ReleaseInFlight(link);
   };
@@ -663,59 +529,16 @@ void SessionImpl::ReleaseInFlight(const std::shared_ptr<Link>& link) {
 // ---- PRODUCE ---------------------------------------------------------------------------------------
 
 void SessionImpl::DoSend(const std::string& msg_api, const std::string& biz, SendCallback done) {
-  auto fail = [&](Status status) {
-    diagnostics_.Update([](ConnectionStats& s) { ++s.produce_errors; });
-    done(std::move(status));
-  };
   if (!link_ || link_->closed() || stopping_) {
     const ConnectionStats stats = diagnostics_.Snapshot();
-    fail(Unavailable("app " + app_id_ + " is not connected (state " +
-                     std::string(ToString(stats.state)) +
-                     (stats.last_error.empty() ? "" : "; last error: " + stats.last_error) + ")"));
+    producer_.Refuse(std::move(done),
+                     Unavailable("app " + app_id_ + " is not connected (state " + std::string(ToString(stats.state)) +
+                                 (stats.last_error.empty() ? "" : "; last error: " + stats.last_error) + ")"));
     return;
   }
   const std::string stream_id = stream_ids_.Next(Now());
-  Result<std::string> frame = BuildProduceFrame(*app_.credentials, stream_id, Now(), msg_api, biz);
-  if (!frame.ok()) return fail(frame.status().WithContext("PRODUCE " + msg_api));
-  Status added = sends_.Add(stream_id, std::move(done));
-  if (!added.ok()) return fail(std::move(added));
-  auto timer = std::make_unique<asio::steady_timer>(strand_, options_.send_timeout);
-  timer->async_wait([self = shared_from_this(), stream_id](beast::error_code ec) {
-    if (ec) return;
-    self->CompleteSend(stream_id, Timeout("no PRODUCE_ACK within " +
-                                          std::to_string(self->options_.send_timeout.count()) + " ms"));
-  });
-  send_timers_[stream_id] = std::move(timer);
-  diagnostics_.Update([](ConnectionStats& s) { ++s.produce_sent; });
-  Log(LogLevel::kDebug, "PRODUCE " + msg_api + " stream-id " + stream_id + " bizContent: " + biz);
-  link_->Send(std::move(*frame));
-}
-
-void SessionImpl::CompleteSend(const std::string& stream_id, Result<SendResult> result) {
-  std::optional<SendCallback> done = sends_.Take(stream_id);
-  if (!done) {
-    Log(LogLevel::kWarn, "PRODUCE_ACK for unknown stream-id " + stream_id + " ignored");
-    return;
-  }
-  if (auto it = send_timers_.find(stream_id); it != send_timers_.end()) {
-    it->second->cancel();
-    send_timers_.erase(it);
-  }
-  diagnostics_.Update([&](ConnectionStats& s) {
-    if (!result.ok()) ++s.produce_errors;
-    else if (result->success) ++s.produce_success;
-    else ++s.produce_fail;
-  });
-  if (*done) (*done)(std::move(result));
-}
-
-void SessionImpl::FailPendingSends(const std::string& why) {
-  for (auto& [id, timer] : send_timers_) timer->cancel();
-  send_timers_.clear();
-  for (auto& done : sends_.TakeAll()) {
-    diagnostics_.Update([](ConnectionStats& s) { ++s.produce_errors; });
-    if (done) done(Unavailable(why));
-  }
+  if (producer_.Send(shared_from_this(), *link_, *app_.credentials, stream_id, Now(), msg_api, biz, std::move(done)))
+    Log(LogLevel::kDebug, "PRODUCE " + msg_api + " stream-id " + stream_id + " bizContent: " + biz);
 }
 
 }  // namespace

@@ -1,5 +1,5 @@
 // One app connection as an async session object (register → connect → read/verify/store/ack, ping,
-// pong timeout, backoff). Declared without Asio/Beast so only session.cpp pays their compile cost.
+// pong timeout, backoff). Declared without Asio/Beast so that client.cpp does not pay their compile cost.
 #pragma once
 
 #include <functional>
