@@ -15,10 +15,8 @@
 // one is never handed to a handler), and a redelivered message runs its handler once.
 #pragma once
 
-#include <atomic>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -117,35 +115,21 @@ class Receiver {
   // dispatch it now rather than at the next poll. Cheap; from any thread.
   void DispatchPending();
 
-  Inbox& inbox() { return *inbox_; }
+  Inbox& inbox();
   // PRODUCE (Send/AsyncSend), per-connection diagnostics.
-  Client& client() { return *client_; }
-  std::vector<ConnectionStats> Connections() const { return client_->Stats(); }
+  Client& client();
+  std::vector<ConnectionStats> Connections() const;
   DispatcherStats Dispatching() const;
   // The signal that ended Run() (SIGINT/SIGTERM), 0 if none did.
-  int stop_signal() const { return stop_signal_.load(); }
+  int stop_signal() const;
 
  private:
-  Receiver() = default;
+  Receiver();
   Status AddApps(std::vector<ReceiverApp> apps);
   void Drain();
 
-  ReceiverOptions options_;
-  std::unique_ptr<Inbox> inbox_;
-  Router router_;
-  Status handler_error_;  // the first On() that failed
-  std::unique_ptr<Dispatcher> dispatcher_;
-  std::atomic<Dispatcher*> started_dispatcher_{nullptr};  // set once dispatcher_ has started
-  std::unique_ptr<Client> client_;
-
-  std::mutex mu_;  // the state below
-  bool started_ = false;
-  bool stop_requested_ = false;
-  bool drained_ = false;
-  bool closed_ = false;
-  boost::asio::io_context* run_io_ = nullptr;  // Run()'s, while it waits (Stop() stops it)
-  std::mutex shutdown_mu_;  // one Drain()/Shutdown() at a time
-  std::atomic<int> stop_signal_{0};
+  struct Impl;  // the parts, their lock and the run state (receiver_impl.h)
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace alipaymsg

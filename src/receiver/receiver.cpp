@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <set>
 
+#include "receiver/receiver_impl.h"
 #include "receiver/wiring.h"
 
 namespace alipaymsg {
@@ -91,97 +92,104 @@ Result<std::unique_ptr<Receiver>> Receiver::Open(ReceiverOptions options) {
 Result<std::unique_ptr<Receiver>> Receiver::Open(ReceiverOptions options, std::unique_ptr<Inbox> inbox) {
   if (!inbox) return InvalidArgument("no inbox given");
   std::unique_ptr<Receiver> r(new Receiver());
-  r->inbox_ = std::move(inbox);
+  r->impl_->inbox = std::move(inbox);
   std::vector<ReceiverApp> apps = std::move(options.apps);
-  r->options_ = std::move(options);
+  r->impl_->options = std::move(options);
   ALIPAYMSG_RETURN_IF_ERROR(r->AddApps(std::move(apps)));
   return r;
 }
 
 Status Receiver::AddApps(std::vector<ReceiverApp> apps) {
   if (apps.empty()) return InvalidArgument("no app to receive for (ReceiverOptions::apps is empty)");
-  ClientOptions client = options_.client;
-  client.inbox = inbox_.get();
-  client.ack_mode = options_.ack_mode;
-  if (options_.logger) client.logger = options_.logger;
+  ClientOptions client = impl_->options.client;
+  client.inbox = impl_->inbox.get();
+  client.ack_mode = impl_->options.ack_mode;
+  if (impl_->options.logger) client.logger = impl_->options.logger;
   // The client exists (and its apps are checked) now; the dispatcher only once the handlers are known.
-  UseDispatcher(client, [this] { return started_dispatcher_.load(std::memory_order_acquire); });
+  UseDispatcher(client, [this] { return impl_->started_dispatcher.load(std::memory_order_acquire); });
   auto created = Client::Create(std::move(client));
   if (!created.ok()) return created.status();
-  client_ = std::move(*created);
+  impl_->client = std::move(*created);
   for (ReceiverApp& app : apps) {
     if (!app.connection.credentials) return InvalidArgument(LabelOf(app) + ": credentials not loaded");
     const std::string label = LabelOf(app);
-    Status added = client_->AddApp(std::move(app.connection));
+    Status added = impl_->client->AddApp(std::move(app.connection));
     if (!added.ok()) return added.WithContext(label);
   }
   return Status::Ok();
 }
 
+Receiver::Receiver() : impl_(std::make_unique<Impl>()) {}
+
 Receiver::~Receiver() { Shutdown(); }
 
+Inbox& Receiver::inbox() { return *impl_->inbox; }
+Client& Receiver::client() { return *impl_->client; }
+std::vector<ConnectionStats> Receiver::Connections() const { return impl_->client->Stats(); }
+int Receiver::stop_signal() const { return impl_->stop_signal.load(); }
+
 Receiver& Receiver::On(std::string_view pattern, Handler handler) {
-  std::lock_guard lock(mu_);
-  Status status = started_ ? InvalidArgument("On(\"" + std::string(pattern) + "\"): handlers are registered before Start()/Run()")
-                           : router_.On(pattern, std::move(handler));
-  if (!status.ok() && handler_error_.ok()) handler_error_ = status;
+  std::lock_guard lock(impl_->mu);
+  Status status = impl_->started ? InvalidArgument("On(\"" + std::string(pattern) + "\"): handlers are registered before Start()/Run()")
+                           : impl_->router.On(pattern, std::move(handler));
+  if (!status.ok() && impl_->handler_error.ok()) impl_->handler_error = status;
   return *this;
 }
 
 Status Receiver::SetRouter(Router router) {
-  std::lock_guard lock(mu_);
-  if (started_) return InvalidArgument("SetRouter: handlers are registered before Start()/Run()");
-  router_ = std::move(router);
+  std::lock_guard lock(impl_->mu);
+  if (impl_->started) return InvalidArgument("SetRouter: handlers are registered before Start()/Run()");
+  impl_->router = std::move(router);
   return Status::Ok();
 }
 
 Status Receiver::Start() {
-  std::lock_guard lock(mu_);
-  if (started_) return Status::Ok();
-  if (closed_ || drained_) return Unavailable("the receiver was shut down");
-  if (!handler_error_.ok()) return handler_error_;
-  dispatcher_ = std::make_unique<Dispatcher>(*inbox_, std::move(router_), options_.dispatch);
-  ALIPAYMSG_RETURN_IF_ERROR(dispatcher_->Start());
-  started_dispatcher_.store(dispatcher_.get(), std::memory_order_release);
-  started_ = true;
-  client_->Start();
-  dispatcher_->Notify();  // whatever a previous run left pending
+  std::lock_guard lock(impl_->mu);
+  if (impl_->started) return Status::Ok();
+  if (impl_->closed || impl_->drained) return Unavailable("the receiver was shut down");
+  if (!impl_->handler_error.ok()) return impl_->handler_error;
+  impl_->dispatcher = std::make_unique<Dispatcher>(*impl_->inbox, std::move(impl_->router), impl_->options.dispatch);
+  ALIPAYMSG_RETURN_IF_ERROR(impl_->dispatcher->Start());
+  impl_->started_dispatcher.store(impl_->dispatcher.get(), std::memory_order_release);
+  impl_->started = true;
+  impl_->client->Start();
+  impl_->dispatcher->Notify();  // whatever a previous run left pending
   return Status::Ok();
 }
 
 void Receiver::DispatchPending() {
-  if (Dispatcher* d = started_dispatcher_.load(std::memory_order_acquire)) d->Notify();
+  if (Dispatcher* d = impl_->started_dispatcher.load(std::memory_order_acquire)) d->Notify();
 }
 
 DispatcherStats Receiver::Dispatching() const {
-  Dispatcher* d = started_dispatcher_.load(std::memory_order_acquire);
+  Dispatcher* d = impl_->started_dispatcher.load(std::memory_order_acquire);
   return d ? d->Stats() : DispatcherStats{};
 }
 
 // Connections first (every CONSUME read is stored and acked, nothing new arrives), then the handlers
 // finish with the inbox still open to record their results.
 void Receiver::Drain() {
-  std::lock_guard serial(shutdown_mu_);
+  std::lock_guard serial(impl_->shutdown_mu);
   {
-    std::lock_guard lock(mu_);
-    if (drained_) return;
-    drained_ = true;
-    stop_requested_ = true;
+    std::lock_guard lock(impl_->mu);
+    if (impl_->drained) return;
+    impl_->drained = true;
+    impl_->stop_requested = true;
   }
-  if (client_) client_->StopAndWait();
-  if (options_.before_dispatch_stop) options_.before_dispatch_stop();
-  if (dispatcher_) dispatcher_->Stop();
+  if (impl_->client) impl_->client->StopAndWait();
+  if (impl_->options.before_dispatch_stop) impl_->options.before_dispatch_stop();
+  if (impl_->dispatcher) impl_->dispatcher->Stop();
 }
 
 void Receiver::Shutdown() {
   Drain();
-  std::lock_guard serial(shutdown_mu_);
+  std::lock_guard serial(impl_->shutdown_mu);
   {
-    std::lock_guard lock(mu_);
-    if (closed_) return;
-    closed_ = true;
+    std::lock_guard lock(impl_->mu);
+    if (impl_->closed) return;
+    impl_->closed = true;
   }
-  if (inbox_) inbox_->Close();
+  if (impl_->inbox) impl_->inbox->Close();
 }
 
 }  // namespace alipaymsg

@@ -8,54 +8,55 @@
 #include <optional>
 
 #include "alipaymsg/receiver.h"
+#include "receiver/receiver_impl.h"
 
 namespace alipaymsg {
 
 Status Receiver::Run() {
   bool stopped_before = false;
   {
-    std::lock_guard lock(mu_);
-    stopped_before = stop_requested_;
+    std::lock_guard lock(impl_->mu);
+    stopped_before = impl_->stop_requested;
   }
   if (!stopped_before) ALIPAYMSG_RETURN_IF_ERROR(Start());
   // Asio puts back SIG_DFL when the signal_set goes; the application's own dispositions (SIG_IGN
   // under nohup, a handler of its own) are put back after it instead.
   struct sigaction previous[2] = {};
   const int handled[2] = {SIGINT, SIGTERM};
-  if (options_.handle_signals) {
+  if (impl_->options.handle_signals) {
     for (int i = 0; i < 2; ++i) sigaction(handled[i], nullptr, &previous[i]);
   }
   auto restore_signals = [&] {
-    if (!options_.handle_signals) return;
+    if (!impl_->options.handle_signals) return;
     for (int i = 0; i < 2; ++i) sigaction(handled[i], &previous[i], nullptr);
   };
   try {
     boost::asio::io_context io(1);
     std::optional<boost::asio::signal_set> signals;
-    if (options_.handle_signals) {
+    if (impl_->options.handle_signals) {
       signals.emplace(io, SIGINT, SIGTERM);
       signals->async_wait([this, &io](const boost::system::error_code& ec, int signal) {
         if (ec) return;
-        stop_signal_.store(signal);
+        impl_->stop_signal.store(signal);
         io.stop();
       });
     }
     auto work = boost::asio::make_work_guard(io);
     {
-      std::lock_guard lock(mu_);
-      if (stop_requested_) io.stop();  // run() then returns at once
-      run_io_ = &io;
+      std::lock_guard lock(impl_->mu);
+      if (impl_->stop_requested) io.stop();  // run() then returns at once
+      impl_->run_io = &io;
     }
     io.run();
     {
-      std::lock_guard lock(mu_);
-      run_io_ = nullptr;
+      std::lock_guard lock(impl_->mu);
+      impl_->run_io = nullptr;
     }
     signals.reset();
   } catch (const boost::system::system_error& e) {
     {
-      std::lock_guard lock(mu_);
-      run_io_ = nullptr;
+      std::lock_guard lock(impl_->mu);
+      impl_->run_io = nullptr;
     }
     restore_signals();
     Drain();
@@ -70,9 +71,9 @@ Status Receiver::Run() {
 }
 
 void Receiver::Stop() {
-  std::lock_guard lock(mu_);
-  stop_requested_ = true;
-  if (run_io_) run_io_->stop();
+  std::lock_guard lock(impl_->mu);
+  impl_->stop_requested = true;
+  if (impl_->run_io) impl_->run_io->stop();
 }
 
 }  // namespace alipaymsg
