@@ -51,6 +51,9 @@ struct Dispatcher::Impl {
 
   void SchedulerLoop();
   void WorkerLoop();
+  // Under mu_, after queueing: starts a worker when the queue holds more tasks than workers wait
+  // for work, up to options_.threads. Workers start on demand and stay until Stop().
+  void AddWorkersLocked();
   void RunTask(Task& task);
   std::shared_ptr<Attempt> RunHandler(StoredMessage message);
   void Record(std::shared_ptr<Attempt> attempt);
@@ -78,6 +81,7 @@ struct Dispatcher::Impl {
   std::condition_variable committed_cv_;  // a result committed (awaiting_commit_ went down)
   std::deque<Task> queue_;
   int running_ = 0;
+  int idle_workers_ = 0;  // waiting on worker_cv_ (a notified one counts until it wakes)
   int awaiting_commit_ = 0;  // handled, result not yet committed (bounded: workers wait)
   // Results whose commit failed, with when to record them again (they count in awaiting_commit_).
   std::vector<std::pair<int64_t, std::shared_ptr<Attempt>>> unrecorded_;
@@ -117,12 +121,7 @@ Status Dispatcher::Impl::Start() {
   if (started_) return InvalidArgument("dispatcher already started");
   if (stopping_) return Unavailable("dispatcher is stopped");
   started_ = true;
-  for (int i = 0; i < options_.threads; ++i) {
-    workers_.emplace_back([this] {
-      NameThisThread("dispatch");
-      WorkerLoop();
-    });
-  }
+  AddWorkersLocked();  // for DispatchNow requests made before Start
   scheduler_ = std::thread([this] {
     NameThisThread("dispatch-timer");
     SchedulerLoop();
@@ -148,6 +147,7 @@ void Dispatcher::Impl::DispatchNow(const StoredMessage& message,
       task.msg_id = message.message.msg_id;
       task.done = std::move(done);
       queue_.push_front(std::move(task));  // ahead of claimed work: someone waits for its ack
+      AddWorkersLocked();
       worker_cv_.notify_one();
       return;
     }
@@ -286,7 +286,10 @@ void Dispatcher::Impl::SchedulerLoop() {
       task.claimed = std::move(message);
       queue_.push_back(std::move(task));
     }
-    if (!claimed->empty()) worker_cv_.notify_all();
+    if (!claimed->empty()) {
+      AddWorkersLocked();
+      worker_cv_.notify_all();
+    }
     if (maybe_more || notified_) continue;
 
     // Nothing else due now: sleep until the earliest retry, a Notify(), or the poll interval.
@@ -310,10 +313,22 @@ void Dispatcher::Impl::SchedulerLoop() {
 
 // ---- workers
 
+void Dispatcher::Impl::AddWorkersLocked() {
+  if (!started_ || workers_stop_) return;  // Stop() joins workers_ once workers_stop_ is set
+  while (static_cast<int>(queue_.size()) > idle_workers_ && static_cast<int>(workers_.size()) < options_.threads) {
+    ++idle_workers_;  // until it has looked at the queue
+    workers_.emplace_back([this] {
+      NameThisThread("dispatch");
+      WorkerLoop();
+    });
+  }
+}
+
 void Dispatcher::Impl::WorkerLoop() {
   std::unique_lock lock(mu_);
   while (true) {
     worker_cv_.wait(lock, [this] { return workers_stop_ || !queue_.empty(); });
+    --idle_workers_;
     if (queue_.empty()) return;  // stopping, and everything accepted has run
     Task task = std::move(queue_.front());
     queue_.pop_front();
@@ -322,6 +337,7 @@ void Dispatcher::Impl::WorkerLoop() {
     RunTask(task);
     lock.lock();
     --running_;
+    ++idle_workers_;
     scheduler_cv_.notify_one();  // a slot is free
     idle_cv_.notify_all();
   }

@@ -5,12 +5,16 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <fstream>
 #include <future>
 #include <map>
 #include <mutex>
 #include <thread>
 
 #include "inbox/scoped_temp_dir.h"
+#include "testing/wait.h"
 
 namespace alipaymsg {
 namespace {
@@ -18,6 +22,17 @@ namespace {
 using namespace std::chrono_literals;
 
 const std::string kApp = "2021000000000001";
+
+// Threads of this process named `name` (/proc/self/task/*/comm).
+int ThreadsNamed(const std::string& name) {
+  int n = 0;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream comm(task.path() / "comm");
+    std::string line;
+    if (std::getline(comm, line) && line == name) ++n;
+  }
+  return n;
+}
 
 InboundMessage Msg(const std::string& msg_id,
                    const std::string& msg_api = "alipay.open.mini.version.audit.passed") {
@@ -89,6 +104,55 @@ TEST_F(DispatcherTest, HandlesEveryNewMessageOnceAndMarksItDone) {
   EXPECT_EQ(inbox_->Stats()->done, 50);
   EXPECT_EQ(d.Stats().done, 50);
   EXPECT_EQ(d.Stats().handled, 50);
+}
+
+TEST_F(DispatcherTest, WorkersStartOnDemandUpToTheLimitAndStopWithIt) {
+  std::mutex mu;
+  std::condition_variable cv;
+  int running = 0;
+  bool release = false;
+  Router router;
+  ASSERT_TRUE(router
+                  .On("*",
+                      [&](MessageView& m) {
+                        std::unique_lock lock(mu);
+                        if (m.msg_id() == "first") return HandlerOutcome::Done();
+                        ++running;
+                        cv.wait(lock, [&] { return release; });
+                        --running;
+                        return HandlerOutcome::Done();
+                      })
+                  .ok());
+  options_.threads = 4;
+  Dispatcher d(*inbox_, router, options_);
+  ASSERT_TRUE(d.Start().ok());
+  Settle(d);
+  EXPECT_EQ(ThreadsNamed("dispatch"), 0) << "an idle dispatcher holds no worker";
+  EXPECT_EQ(ThreadsNamed("dispatch-timer"), 1);
+
+  Store({Msg("first")});
+  Settle(d);
+  EXPECT_EQ(ThreadsNamed("dispatch"), 1) << "one message needs one worker";
+
+  std::vector<InboundMessage> batch;
+  for (int i = 0; i < 10; ++i) batch.push_back(Msg("slow" + std::to_string(i)));
+  Store(batch);
+  d.Notify();
+  ASSERT_TRUE(testing::WaitUntil([&] {
+    std::lock_guard lock(mu);
+    return running == 4;
+  })) << "four slow handlers should run at once";
+  EXPECT_EQ(ThreadsNamed("dispatch"), 4) << "never more workers than `threads`";
+  {
+    std::lock_guard lock(mu);
+    release = true;
+  }
+  cv.notify_all();
+  Settle(d);
+  EXPECT_EQ(inbox_->Stats()->done, 11);
+  d.Stop();
+  EXPECT_EQ(ThreadsNamed("dispatch"), 0);
+  EXPECT_EQ(ThreadsNamed("dispatch-timer"), 0);
 }
 
 TEST_F(DispatcherTest, RetriesWithExponentialBackoffUntilDone) {
