@@ -1,8 +1,10 @@
 // Limits of an HTTP listener the library or the daemon opens (notifications, admin). Every one is
 // bounded so that hostile or broken clients cost a bounded amount of memory, time and sockets.
+// ListenerStats: what such a listener has seen, for metrics and readiness.
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
 namespace alipaymsg {
 
@@ -18,6 +20,18 @@ struct ListenerLimits {
   // that is only waiting (idle keep-alive, or a request header still arriving); when every
   // connection is busy with a request, the new one is closed instead.
   int max_connections = 1024;
+};
+
+struct ListenerStats {
+  bool listening = false;     // bound and accepting
+  int64_t active = 0;         // connections open now
+  int64_t accepted = 0;       // connections accepted in total
+  int64_t evicted = 0;        // waiting connections closed to make room under the cap
+  int64_t refused = 0;        // new connections closed because every slot was busy
+  int64_t timed_out = 0;      // closed for a header, body or idle timeout
+  int64_t too_large = 0;      // 413 / 431
+  int64_t bad_requests = 0;   // not HTTP, or a malformed request: 400 and closed
+  int64_t requests = 0;       // handed to the handler
 };
 
 }  // namespace alipaymsg

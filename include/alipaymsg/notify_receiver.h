@@ -114,11 +114,7 @@ struct NotifyServerOptions {
 // (it waits for answers still pending in the inbox).
 class NotifyServer {
  public:
-  struct Stats {
-    bool listening = false;
-    int64_t active = 0, accepted = 0, evicted = 0, refused = 0, timed_out = 0, too_large = 0, bad_requests = 0,
-            requests = 0;
-  };
+  using Stats = ListenerStats;
   static Result<std::unique_ptr<NotifyServer>> Start(const NotifyServerOptions& options, NotifyReceiver& receiver);
   static Result<std::unique_ptr<NotifyServer>> Start(const std::string& listen, NotifyReceiver& receiver);
   virtual ~NotifyServer() = default;

@@ -31,9 +31,7 @@ struct AppHealth {
 struct ListenerMetrics {
   std::string name;     // "admin", "notify"
   std::string address;  // "127.0.0.1:8080"
-  bool listening = false;
-  int64_t active = 0, accepted = 0, evicted = 0, refused = 0, timed_out = 0, too_large = 0, bad_requests = 0,
-          requests = 0;
+  ListenerStats stats;
 };
 
 // HTTP notifications handled, by app and outcome ("new", "duplicate", "bad_signature", ...).

@@ -33,17 +33,7 @@ class AdminServer::Impl {
     ListenerMetrics m;
     m.name = "admin";
     m.address = address_;
-    if (!listener_) return m;
-    const http::ListenerStats s = listener_->Stats();
-    m.listening = listener_->listening();
-    m.active = s.active;
-    m.accepted = s.accepted;
-    m.evicted = s.evicted;
-    m.refused = s.refused;
-    m.timed_out = s.timed_out;
-    m.too_large = s.too_large;
-    m.bad_requests = s.bad_requests;
-    m.requests = s.requests;
+    if (listener_) m.stats = listener_->Stats();
     return m;
   }
 

@@ -363,17 +363,8 @@ std::vector<ListenerMetrics> Daemon::Listeners() const {
   l.name = "notify";
   l.address = config_.notify.host + ":" + std::to_string(config_.notify.port);
   if (notify_server_) {
-    const NotifyServer::Stats s = notify_server_->stats();
     l.address = config_.notify.host + ":" + std::to_string(notify_server_->port());
-    l.listening = s.listening;
-    l.active = s.active;
-    l.accepted = s.accepted;
-    l.evicted = s.evicted;
-    l.refused = s.refused;
-    l.timed_out = s.timed_out;
-    l.too_large = s.too_large;
-    l.bad_requests = s.bad_requests;
-    l.requests = s.requests;
+    l.stats = notify_server_->stats();
   }
   out.push_back(std::move(l));
   return out;

@@ -172,16 +172,16 @@ std::string RenderPrometheus(const MetricsSnapshot& s) {
   if (!s.listeners.empty()) {
     w.Family("alipaymsg_http_connections", "gauge", "Connections open now, by listener.");
     for (const ListenerMetrics& l : s.listeners) {
-      w.Sample("alipaymsg_http_connections", "listener=\"" + Label(l.name) + "\"", static_cast<double>(l.active));
+      w.Sample("alipaymsg_http_connections", "listener=\"" + Label(l.name) + "\"", static_cast<double>(l.stats.active));
     }
     w.Family("alipaymsg_http_connection_events_total", "counter",
              "Listener events: accepted; evicted (a waiting connection closed to make room under the cap); "
              "refused (every slot busy); timed_out; too_large (413/431); bad_request (400); request (handled).");
     for (const ListenerMetrics& l : s.listeners) {
       const std::pair<const char*, int64_t> events[] = {
-          {"accepted", l.accepted},   {"evicted", l.evicted},     {"refused", l.refused},
-          {"timed_out", l.timed_out}, {"too_large", l.too_large}, {"bad_request", l.bad_requests},
-          {"request", l.requests}};
+          {"accepted", l.stats.accepted},   {"evicted", l.stats.evicted},     {"refused", l.stats.refused},
+          {"timed_out", l.stats.timed_out}, {"too_large", l.stats.too_large}, {"bad_request", l.stats.bad_requests},
+          {"request", l.stats.requests}};
       for (const auto& [event, n] : events) {
         w.Sample("alipaymsg_http_connection_events_total",
                  "listener=\"" + Label(l.name) + "\",event=\"" + event + "\"", static_cast<double>(n));
@@ -213,8 +213,8 @@ std::string RenderReadiness(const std::vector<AppHealth>& apps, const InboxHealt
   if (!listeners.empty()) {
     json::array listening;
     for (const ListenerMetrics& l : listeners) {
-      ready = ready && l.listening;
-      listening.push_back(json::object{{"name", l.name}, {"address", l.address}, {"listening", l.listening}});
+      ready = ready && l.stats.listening;
+      listening.push_back(json::object{{"name", l.name}, {"address", l.address}, {"listening", l.stats.listening}});
     }
     out["listeners"] = std::move(listening);
   }

@@ -151,6 +151,7 @@ class Listener::Impl {
 
   ListenerStats Stats() const {
     ListenerStats s;
+    s.listening = listening_;
     {
       std::lock_guard lock(mu_);
       s.active = static_cast<int64_t>(sessions_.size());

@@ -50,17 +50,6 @@ struct ListenerOptions {
   std::string server_header = "alipay-msg";
 };
 
-struct ListenerStats {
-  int64_t active = 0;         // connections open now
-  int64_t accepted = 0;       // connections accepted in total
-  int64_t evicted = 0;        // waiting connections closed to make room under the cap
-  int64_t refused = 0;        // new connections closed because every slot was busy
-  int64_t timed_out = 0;      // closed for a header, body or idle timeout
-  int64_t too_large = 0;      // 413 / 431
-  int64_t bad_requests = 0;   // not HTTP, or a malformed request: 400 and closed
-  int64_t requests = 0;       // handed to the handler
-};
-
 class Listener {
  public:
   // Binds host:port and serves on its own thread. Errors name the listener and the address.

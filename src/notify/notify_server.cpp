@@ -35,11 +35,7 @@ class ListenerNotifyServer final : public NotifyServer {
 
   uint16_t port() const override { return static_cast<uint16_t>(listener_->port()); }
   void Stop() override { listener_->Stop(); }
-  Stats stats() const override {
-    const http::ListenerStats s = listener_->Stats();
-    return Stats{listener_->listening(), s.active, s.accepted, s.evicted, s.refused, s.timed_out, s.too_large,
-                 s.bad_requests, s.requests};
-  }
+  Stats stats() const override { return listener_->Stats(); }
 
  private:
   void Handle(http::Request request, http::Respond respond) {
