@@ -31,10 +31,11 @@ class SystemClock final : public Clock {
                std::chrono::system_clock::now().time_since_epoch())
         .count();
   }
-  // A process-wide instance, the default wherever a Clock pointer may be left null.
+  // A process-wide instance, the default wherever a Clock pointer may be left null. Never destroyed,
+  // so that threads and static objects still running at exit can ask it.
   static const SystemClock& Instance() {
-    static const SystemClock clock;
-    return clock;
+    static const SystemClock* const clock = new SystemClock;
+    return *clock;
   }
 };
 

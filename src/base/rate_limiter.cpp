@@ -16,8 +16,10 @@ bool RateLimiter::Admit(int64_t* suppressed) {
   std::lock_guard lock(mu_);
   if (now > last_ms_) {
     tokens_ = std::min(burst_, tokens_ + static_cast<double>(now - last_ms_) * per_ms_);
-    last_ms_ = now;
   }
+  // Time going back mints nothing, and refilling goes on from the new time: a wall clock stepped
+  // back an hour does not silence these lines for an hour.
+  last_ms_ = now;
   if (tokens_ < 1.0) {
     ++suppressed_;
     if (suppressed) *suppressed = 0;

@@ -12,8 +12,9 @@ namespace alipaymsg {
 
 class RateLimiter {
  public:
-  // `clock`: null for SystemClock::Instance(); it must outlive the limiter. A wall clock suits: time
-  // going back mints no token, and a jump forward refills at most `burst`.
+  // `clock`: null for SystemClock::Instance(); it must outlive the limiter. A wall clock suits: a
+  // step back mints no token (and refilling resumes from there), a jump forward refills at most
+  // `burst`.
   RateLimiter(double per_second, int burst, const Clock* clock = nullptr);
 
   // true: go ahead. `suppressed` (when given) gets how many were held back since the last event

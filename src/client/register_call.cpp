@@ -29,10 +29,12 @@ asio::awaitable<Result<http::response<http::string_body>>> HttpGet(
     const RegisterTarget& target, StepWatchdog& watchdog) {
   const Endpoint& endpoint = target.endpoint;
   auto& tcp_layer = beast::get_lowest_layer(stream);
-  watchdog.OnCancel([&tcp_layer] { tcp_layer.close(); });
   auto timed_out = [&](const char* step) -> Status {
     return Timeout(std::string(step) + " timed out after " + std::to_string(target.timeout.count()) + " ms");
   };
+  const CancelActionScope scope(watchdog);
+  if (!watchdog.OnCancel([&tcp_layer] { tcp_layer.close(); }))
+    co_return watchdog.expired() ? timed_out("TCP connect") : Unavailable("register.do cancelled: stopping");
   auto [cec, ep] = co_await tcp_layer.async_connect(endpoints, kUseTuple);
   (void)ep;
   if (cec) {

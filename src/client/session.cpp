@@ -233,7 +233,10 @@ asio::awaitable<Result<tcp::resolver::results_type>> SessionImpl::Resolve(tcp::r
       co_return tcp::resolver::results_type::create(tcp::endpoint(address, static_cast<uint16_t>(port)),
                                                     endpoint_.host, endpoint_.port);
   }
-  watchdog_.OnCancel([&resolver] { resolver.cancel(); });
+  const CancelActionScope scope(watchdog_);
+  if (!watchdog_.OnCancel([&resolver] { resolver.cancel(); }))
+    co_return watchdog_.expired() ? Timeout("resolving " + endpoint_.host + " timed out")
+                                  : Unavailable("resolving " + endpoint_.host + " cancelled: stopping");
   auto [ec, results] = co_await resolver.async_resolve(endpoint_.host, endpoint_.port, kUseTuple);
   if (ec) {
     if (watchdog_.expired()) co_return Timeout("resolving " + endpoint_.host + " timed out");
@@ -280,8 +283,10 @@ asio::awaitable<Result<std::shared_ptr<Link>>> SessionImpl::Connect(const Regist
   Result<tcp::resolver::results_type> endpoints = co_await Resolve(resolver);
   Status opened = endpoints.status();
   if (endpoints.ok()) {
-    watchdog_.OnCancel([link] { link->Shutdown(); });
-    opened = co_await link->Open(*endpoints, "/websocket?" + BuildQuery(*params));
+    if (watchdog_.OnCancel([link] { link->Shutdown(); }))
+      opened = co_await link->Open(*endpoints, "/websocket?" + BuildQuery(*params));
+    else
+      opened = Unavailable("WebSocket connect cancelled: stopping");
   }
   const bool expired = watchdog_.expired();
   watchdog_.Disarm();

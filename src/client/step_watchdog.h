@@ -1,6 +1,8 @@
 // A deadline over one step of a session (resolving, register.do, the WebSocket connect). When it
 // expires, or when the session stops, the step's cancel action closes whatever the step waits on,
-// and the step reports a timeout instead of the I/O error that follows. On the session's strand.
+// and the step reports a timeout instead of the I/O error that follows. A cancellation that comes
+// between two waits (the first one's completion already queued) is kept: the next OnCancel refuses,
+// so the step does not start a wait nobody would cancel. On the session's strand.
 #pragma once
 
 #include <chrono>
@@ -18,11 +20,12 @@ class StepWatchdog {
  public:
   explicit StepWatchdog(Strand strand) : timer_(std::move(strand)) {}
 
-  // Starts the deadline of a new step. `owner` (the session) is kept alive until the timer's
-  // handler ran, so the handler may touch this watchdog.
+  // Starts the deadline of a new step. `owner` (the session, which owns this watchdog: it must not
+  // move) is kept alive until the timer's handler ran, so the handler may touch this watchdog.
   void Arm(std::shared_ptr<void> owner, std::chrono::milliseconds timeout) {
     const uint64_t generation = ++generation_;
     expired_ = false;
+    cancelled_ = false;
     timer_.expires_after(timeout);
     timer_.async_wait([this, owner = std::move(owner), generation](boost::system::error_code ec) {
       if (ec || generation != generation_) return;
@@ -36,9 +39,18 @@ class StepWatchdog {
     timer_.cancel();
     cancel_ = nullptr;
   }
-  // What aborts the step's current wait (close a socket, cancel a resolver).
-  void OnCancel(std::function<void()> cancel) { cancel_ = std::move(cancel); }
+  // Sets what aborts the wait the step is about to start (close a socket, cancel a resolver).
+  // false, and nothing set, when the step was already cancelled (deadline or stop): do not start it.
+  [[nodiscard]] bool OnCancel(std::function<void()> cancel) {
+    if (cancelled_) return false;
+    cancel_ = std::move(cancel);
+    return true;
+  }
+  // The objects the cancel action touches are going away.
+  void ClearCancel() { cancel_ = nullptr; }
+  // The deadline passed or the session stops: aborts the current wait and refuses the next ones.
   void CancelStep() {
+    cancelled_ = true;
     if (cancel_) cancel_();
   }
   bool expired() const { return expired_; }
@@ -47,7 +59,21 @@ class StepWatchdog {
   asio::steady_timer timer_;
   uint64_t generation_ = 0;
   bool expired_ = false;
+  bool cancelled_ = false;
   std::function<void()> cancel_;
+};
+
+// Clears the watchdog's cancel action when the objects it touches (a resolver, a socket in this
+// scope) go out of scope, so that a later CancelStep cannot reach them.
+class CancelActionScope {
+ public:
+  explicit CancelActionScope(StepWatchdog& watchdog) : watchdog_(watchdog) {}
+  ~CancelActionScope() { watchdog_.ClearCancel(); }
+  CancelActionScope(const CancelActionScope&) = delete;
+  CancelActionScope& operator=(const CancelActionScope&) = delete;
+
+ private:
+  StepWatchdog& watchdog_;
 };
 
 }  // namespace alipaymsg::client

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <optional>
 #include <random>
+#include <system_error>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -52,8 +53,11 @@ struct Dispatcher::Impl {
   void SchedulerLoop();
   void WorkerLoop();
   // Under mu_, after queueing: starts a worker when the queue holds more tasks than workers wait
-  // for work, up to options_.threads. Workers start on demand and stay until Stop().
-  void AddWorkersLocked();
+  // for work, up to options_.threads. Workers start on demand and stay until Stop(). An error when
+  // the system refuses a thread (RLIMIT_NPROC, a pids cgroup): the scheduler reports it and tries
+  // again at its next poll.
+  Status AddWorkersLocked();
+  bool WorkersMissingLocked() const;
   void RunTask(Task& task);
   std::shared_ptr<Attempt> RunHandler(StoredMessage message);
   void Record(std::shared_ptr<Attempt> attempt);
@@ -121,7 +125,7 @@ Status Dispatcher::Impl::Start() {
   if (started_) return InvalidArgument("dispatcher already started");
   if (stopping_) return Unavailable("dispatcher is stopped");
   started_ = true;
-  AddWorkersLocked();  // for DispatchNow requests made before Start
+  (void)AddWorkersLocked();  // for DispatchNow requests made before Start; the scheduler retries
   scheduler_ = std::thread([this] {
     NameThisThread("dispatch-timer");
     SchedulerLoop();
@@ -147,7 +151,10 @@ void Dispatcher::Impl::DispatchNow(const StoredMessage& message,
       task.msg_id = message.message.msg_id;
       task.done = std::move(done);
       queue_.push_front(std::move(task));  // ahead of claimed work: someone waits for its ack
-      AddWorkersLocked();
+      if (!AddWorkersLocked().ok()) {
+        notified_ = true;  // the scheduler reports it and tries again
+        scheduler_cv_.notify_one();
+      }
       worker_cv_.notify_one();
       return;
     }
@@ -256,12 +263,21 @@ void Dispatcher::Impl::RecordAgainDue(std::unique_lock<std::mutex>& lock, bool a
 void Dispatcher::Impl::SchedulerLoop() {
   std::unique_lock lock(mu_);
   while (!stopping_) {
+    if (Status started = AddWorkersLocked(); !started.ok()) {
+      lock.unlock();
+      ReportError(started);
+      lock.lock();
+      scheduler_cv_.wait_for(lock, options_.poll_interval, [this] { return stopping_; });
+      continue;
+    }
     RecordAgainDue(lock, /*all=*/false);
     if (stopping_) break;
     const int free = FreeSlotsLocked();
     if (free <= 0) {
       auto room = [this] { return stopping_ || FreeSlotsLocked() > 0; };
-      if (unrecorded_.empty()) {
+      if (WorkersMissingLocked()) {  // a worker could not start: try again at the next poll
+        scheduler_cv_.wait_for(lock, options_.poll_interval, room);
+      } else if (unrecorded_.empty()) {
         scheduler_cv_.wait(lock, room);
       } else {  // workers may all wait for those commits: record them again when due
         int64_t until = INT64_MAX;
@@ -287,8 +303,9 @@ void Dispatcher::Impl::SchedulerLoop() {
       queue_.push_back(std::move(task));
     }
     if (!claimed->empty()) {
-      AddWorkersLocked();
+      const bool started = AddWorkersLocked().ok();
       worker_cv_.notify_all();
+      if (!started) continue;  // reported, and tried again, at the top of the loop
     }
     if (maybe_more || notified_) continue;
 
@@ -313,15 +330,27 @@ void Dispatcher::Impl::SchedulerLoop() {
 
 // ---- workers
 
-void Dispatcher::Impl::AddWorkersLocked() {
-  if (!started_ || workers_stop_) return;  // Stop() joins workers_ once workers_stop_ is set
-  while (static_cast<int>(queue_.size()) > idle_workers_ && static_cast<int>(workers_.size()) < options_.threads) {
+bool Dispatcher::Impl::WorkersMissingLocked() const {
+  return started_ && !workers_stop_ && static_cast<int>(queue_.size()) > idle_workers_ &&
+         static_cast<int>(workers_.size()) < options_.threads;
+}
+
+Status Dispatcher::Impl::AddWorkersLocked() {
+  // Stop() joins workers_ once workers_stop_ is set: no worker may be added after that.
+  while (WorkersMissingLocked()) {
     ++idle_workers_;  // until it has looked at the queue
-    workers_.emplace_back([this] {
-      NameThisThread("dispatch");
-      WorkerLoop();
-    });
+    try {
+      workers_.emplace_back([this] {
+        NameThisThread("dispatch");
+        WorkerLoop();
+      });
+    } catch (const std::system_error& e) {
+      --idle_workers_;
+      return Unavailable("dispatcher: cannot start a worker thread (" + std::to_string(workers_.size()) +
+                         " running): " + e.what());
+    }
   }
+  return Status::Ok();
 }
 
 void Dispatcher::Impl::WorkerLoop() {

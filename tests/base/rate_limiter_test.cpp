@@ -29,16 +29,17 @@ TEST(RateLimiterTest, BurstThenRateAndCountsWhatItHeldBack) {
   EXPECT_EQ(admitted, 3);
 }
 
-TEST(RateLimiterTest, ClockGoingBackDoesNotMintTokens) {
-  ManualClock clock(5000);
+TEST(RateLimiterTest, ClockGoingBackMintsNothingAndRefillingGoesOnFromThere) {
+  ManualClock clock(3'600'000);
   RateLimiter limiter(1, 1, &clock);
   EXPECT_TRUE(limiter.Admit());
-  clock.Set(0);
+  clock.Set(0);  // stepped back an hour
+  EXPECT_FALSE(limiter.Admit()) << "a step back mints no token";
+  clock.Set(999);
   EXPECT_FALSE(limiter.Admit());
-  clock.Set(5999);
-  EXPECT_FALSE(limiter.Admit());
-  clock.Set(7000);
+  clock.Set(1000);  // one second after the step, not an hour
   EXPECT_TRUE(limiter.Admit());
+  EXPECT_FALSE(limiter.Admit());
 }
 
 }  // namespace
