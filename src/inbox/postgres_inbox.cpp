@@ -589,13 +589,18 @@ Status PostgresInbox::ApplyStores(PgConn& conn, std::vector<WriteOp*>& stores,
   if (!rows.empty()) {
     // One statement text whatever the number of rows (arrays, unnested in order), prepared once.
     static const std::string kSql =
-        "WITH ins AS (INSERT INTO alipaymsg_messages AS m (app_id, msg_id, msg_api, biz_content, channel, "
+        "WITH ins AS (INSERT INTO alipaymsg_messages AS m (app_id, msg_id, msg_api, channel, "
         "received_at_ms, state, updated_at_ms, delivery_count) "
-        "SELECT app_id, msg_id, msg_api, biz_content, channel, received_at_ms, 'pending', received_at_ms, n "
-        "FROM unnest($3::text[], $4::text[], $5::text[], $6::bytea[], $7::text[], $8::bigint[], $9::integer[]) "
-        "WITH ORDINALITY AS v(app_id, msg_id, msg_api, biz_content, channel, received_at_ms, n, ord) ORDER BY ord "
+        "SELECT app_id, msg_id, msg_api, channel, received_at_ms, 'pending', received_at_ms, n "
+        "FROM unnest($3::text[], $4::text[], $5::text[], $7::text[], $8::bigint[], $9::integer[]) "
+        "WITH ORDINALITY AS v(app_id, msg_id, msg_api, channel, received_at_ms, n, ord) ORDER BY ord "
         "ON CONFLICT (app_id, msg_id) DO UPDATE SET delivery_count = m.delivery_count + "
-        "EXCLUDED.delivery_count RETURNING m.app_id, m.msg_id, (m.xmax = 0) AS inserted), "
+        "EXCLUDED.delivery_count RETURNING m.id, m.app_id, m.msg_id, (m.xmax = 0) AS inserted), "
+        // Only a message this statement inserted gets its content: a redelivery's is the same.
+        "body AS (INSERT INTO alipaymsg_message_bodies (id, biz_content) "
+        "SELECT ins.id, v.biz_content FROM ins JOIN unnest($3::text[], $4::text[], $6::bytea[]) "
+        "AS v(app_id, msg_id, biz_content) ON v.app_id = ins.app_id AND v.msg_id = ins.msg_id "
+        "WHERE ins.inserted), "
         "bump AS (INSERT INTO alipaymsg_counters (name, instance, value) "
         "SELECT 'duplicates', $2, $1::bigint - (SELECT count(*) FROM ins WHERE inserted) "
         "WHERE $1::bigint > (SELECT count(*) FROM ins WHERE inserted) "

@@ -7,7 +7,7 @@
 
 namespace alipaymsg::inbox {
 
-inline constexpr int kPgSchemaVersion = 2;
+inline constexpr int kPgSchemaVersion = 3;
 
 // Creates the schema, or migrates it up to kPgSchemaVersion, in one transaction holding a
 // transaction-scoped advisory lock: instances starting at the same moment wait for each other
@@ -18,9 +18,11 @@ Status MigratePgSchema(PgConn& conn);
 Result<int> ReadPgSchemaVersion(PgConn& conn);
 
 // The columns every message query selects, in the order ReadPgMessage expects (`m` = the messages
-// table's alias).
+// table's alias; the content is in alipaymsg_message_bodies since version 3).
 inline constexpr const char* kPgMessageColumns =
-    "m.app_id, m.msg_id, m.msg_api, m.biz_content, m.channel, m.received_at_ms, m.state, "
+    "m.app_id, m.msg_id, m.msg_api, "
+    "(SELECT b.biz_content FROM alipaymsg_message_bodies AS b WHERE b.id = m.id), "
+    "m.channel, m.received_at_ms, m.state, "
     "m.attempts, m.delivery_count, m.next_attempt_at_ms, m.updated_at_ms, m.last_error";
 inline constexpr int kPgMessageColumnCount = 12;
 // AuditBytes of a row of alipaymsg_rejected, in SQL.

@@ -467,7 +467,10 @@ TEST_F(PostgresInboxTest, MigratesAVersion1AuditCountingItsRowsAndPruningThem) {
     auto inbox = Open("a");
     ASSERT_TRUE(inbox);
   }
+  // Back to version 1's shape: no audit bookkeeping, the content in the messages row.
   EXPECT_EQ(Query("DROP TABLE alipaymsg_rejected_audit"), "");
+  EXPECT_EQ(Query("DROP TABLE alipaymsg_message_bodies"), "");
+  EXPECT_EQ(Query("ALTER TABLE alipaymsg_messages ADD COLUMN biz_content BYTEA NOT NULL"), "");
   EXPECT_EQ(Query("DELETE FROM alipaymsg_schema_version WHERE version > 1"), "");
   EXPECT_EQ(Query("INSERT INTO alipaymsg_rejected (app_id, msg_id, msg_api, reason, raw_frame, channel, received_at_ms) "
                   "SELECT 'a', 'old-' || n, 'api', 'bad signature', decode('7878', 'hex'), 'websocket', n "
@@ -484,6 +487,50 @@ TEST_F(PostgresInboxTest, MigratesAVersion1AuditCountingItsRowsAndPruningThem) {
   EXPECT_EQ(stats->rejected_total, 500);
   EXPECT_LE(stats->rejected, 50);
   EXPECT_EQ(Query("SELECT count(*) FROM alipaymsg_rejected WHERE msg_id = 'old-500'"), "1");
+}
+
+// An inbox of schema version 2 (the content in the messages row) migrates: every message keeps its
+// content, byte for byte, and the row no longer carries it.
+TEST_F(PostgresInboxTest, MigratesAVersion2MovingEveryContentToItsOwnTable) {
+  {
+    auto inbox = Open("a");
+    ASSERT_TRUE(inbox);
+  }
+  EXPECT_EQ(Query("DROP TABLE alipaymsg_message_bodies"), "");
+  EXPECT_EQ(Query("ALTER TABLE alipaymsg_messages ADD COLUMN biz_content BYTEA NOT NULL"), "");
+  EXPECT_EQ(Query("DELETE FROM alipaymsg_schema_version WHERE version > 2"), "");
+  EXPECT_EQ(Query("INSERT INTO alipaymsg_messages (app_id, msg_id, msg_api, biz_content, channel, received_at_ms, "
+                  "state, updated_at_ms) SELECT 'app', 'old-' || n, 'api', "
+                  "convert_to('{\"n\":' || n || '}', 'UTF8'), 'websocket', n, 'pending', n "
+                  "FROM generate_series(1, 300) AS n"),
+            "");
+  EXPECT_EQ(Query("INSERT INTO alipaymsg_messages (app_id, msg_id, msg_api, biz_content, channel, received_at_ms, "
+                  "state, updated_at_ms) VALUES ('app', 'not-utf8', 'api', decode('ff00fe', 'hex'), 'websocket', 1, "
+                  "'pending', 1)"),
+            "");
+  auto inbox = Open("a");
+  ASSERT_TRUE(inbox);
+  EXPECT_EQ(*PostgresInboxSchemaVersion(url_), PostgresInboxCurrentSchemaVersion());
+  EXPECT_EQ(Query("SELECT count(*) FROM information_schema.columns WHERE table_name = 'alipaymsg_messages' AND "
+                  "column_name = 'biz_content'"),
+            "0");
+  EXPECT_EQ(Query("SELECT count(*) FROM alipaymsg_message_bodies"), "301");
+  auto old = inbox->Get("app", "old-42");
+  ASSERT_TRUE(old.ok() && old->has_value()) << old.status().ToString();
+  EXPECT_EQ((*old)->message.biz_content, "{\"n\":42}");
+  auto raw = inbox->Get("app", "not-utf8");
+  ASSERT_TRUE(raw.ok() && raw->has_value());
+  EXPECT_EQ((*raw)->message.biz_content, std::string("\xff\x00\xfe", 3));
+  // New messages after the migration: content in the new table, claimed with it.
+  InboundMessage fresh = Msg("new-1");
+  fresh.app_id = "app";
+  ASSERT_TRUE(inbox->Store({fresh}).ok());
+  auto claimed = inbox->Claim(1000, 1'000'000);
+  ASSERT_TRUE(claimed.ok()) << claimed.status().ToString();
+  ASSERT_EQ(claimed->size(), 302u);
+  int with_content = 0;
+  for (const StoredMessage& m : *claimed) with_content += m.message.biz_content.empty() ? 0 : 1;
+  EXPECT_EQ(with_content, 302);
 }
 
 TEST_F(PostgresInboxTest, ErrorsAndLogsNeverShowThePassword) {
