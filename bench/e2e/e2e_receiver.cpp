@@ -50,6 +50,7 @@ struct Args {
   bool fsync = true;
   bool dispatch = true;
   int verify_threads = am::ClientOptions::kAutoVerifyThreads;
+  int complete_linger_ms = am::SqliteInboxOptions{}.complete_linger_ms;
 };
 
 int64_t NowMs() {
@@ -62,7 +63,7 @@ int64_t NowMs() {
             << "usage: bench_receiver --server HOST:PORT --alipay-public-key FILE --app-private-key FILE\n"
                "         (--app APP_ID ... | --apps-file FILE) --inbox PATH --jsonl PATH --status-file PATH\n"
                "         [--status-interval-ms N] [--dispatch-threads N] [--no-fsync] [--no-dispatch]\n"
-               "         [--verify-threads N]\n";
+               "         [--verify-threads N] [--complete-linger-ms N]\n";
   std::exit(2);
 }
 
@@ -89,6 +90,7 @@ Args Parse(int argc, char** argv) {
     else if (k == "--no-fsync") a.fsync = false;
     else if (k == "--no-dispatch") a.dispatch = false;  // attribution: the ack path alone
     else if (k == "--verify-threads") a.verify_threads = std::stoi(next());  // 0: verify on the io thread
+    else if (k == "--complete-linger-ms") a.complete_linger_ms = std::stoi(next());
     else Usage("unknown argument " + k);
   }
   if (a.server.empty() || a.alipay_public_key.empty() || a.app_private_key.empty() || a.apps.empty() ||
@@ -184,6 +186,7 @@ int main(int argc, char** argv) {
 
   am::SqliteInboxOptions inbox_options;
   inbox_options.synchronous_full = args.fsync;
+  inbox_options.complete_linger_ms = args.complete_linger_ms;
   auto inbox = am::OpenSqliteInbox(args.inbox, inbox_options);
   if (!inbox.ok()) Usage("inbox: " + inbox.status().ToString());
 
