@@ -13,6 +13,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "alipaymsg/clock.h"
 #include "fuzz_common.h"
 #include "sim/hub.h"
 
@@ -66,6 +67,7 @@ bool TooBig(std::string_view body) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace alipaymsg::sim;
+  using alipaymsg::ManualClock;
   static const bool quiet = [] {
     spdlog::set_level(spdlog::level::off);
     return true;
