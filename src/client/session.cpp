@@ -250,12 +250,13 @@ asio::awaitable<Result<Registration>> SessionImpl::Register() {
   watchdog_.Arm(shared_from_this(), options_.register_timeout);
   tcp::resolver resolver(strand_);
   Result<tcp::resolver::results_type> endpoints = co_await Resolve(resolver);
-  Result<Registration> registration = endpoints.status();
-  if (endpoints.ok()) {
-    const RegisterTarget target{endpoint_, tls_.get(), app_.verify_tls, app_.load_test, options_.register_timeout};
-    registration = co_await CallRegister(strand_, *endpoints, target, *app_.credentials, Now(),
-                                         RegisterNonce(options_.random), watchdog_);
+  if (!endpoints.ok()) {
+    watchdog_.Disarm();
+    co_return endpoints.status();
   }
+  const RegisterTarget target{endpoint_, tls_.get(), app_.verify_tls, app_.load_test, options_.register_timeout};
+  Result<Registration> registration = co_await CallRegister(strand_, *endpoints, target, *app_.credentials, Now(),
+                                                            RegisterNonce(options_.random), watchdog_);
   watchdog_.Disarm();
   co_return registration;
 }
