@@ -55,6 +55,20 @@ class PostgresInboxTest : public ::testing::Test {
     return inbox.ok() ? std::move(*inbox) : nullptr;
   }
 
+  // Creates the current schema, then turns it back into `version`'s shape (what that build left).
+  void SchemaAsOfVersion(int version) {
+    {
+      auto inbox = Open("a");
+      ASSERT_TRUE(inbox);
+    }
+    if (version < 3) {  // the content in the messages row
+      EXPECT_EQ(Query("DROP TABLE alipaymsg_message_bodies"), "");
+      EXPECT_EQ(Query("ALTER TABLE alipaymsg_messages ADD COLUMN biz_content BYTEA NOT NULL"), "");
+    }
+    if (version < 2) EXPECT_EQ(Query("DROP TABLE alipaymsg_rejected_audit"), "");  // no audit bookkeeping
+    EXPECT_EQ(Query("DELETE FROM alipaymsg_schema_version WHERE version > " + std::to_string(version)), "");
+  }
+
   std::string Query(const std::string& sql) {
     std::string value;
     EXPECT_EQ(server_->Exec(database_, sql, &value), "");
@@ -463,15 +477,7 @@ TEST_F(PostgresInboxTest, InstancesRecordingRejectionsTogetherKeepTheCountExactA
 // An inbox of schema version 1 (no audit bookkeeping; every rejection kept) migrates: the rows there
 // are counted as the rejections so far, and an owning instance prunes them to its limits at once.
 TEST_F(PostgresInboxTest, MigratesAVersion1AuditCountingItsRowsAndPruningThem) {
-  {
-    auto inbox = Open("a");
-    ASSERT_TRUE(inbox);
-  }
-  // Back to version 1's shape: no audit bookkeeping, the content in the messages row.
-  EXPECT_EQ(Query("DROP TABLE alipaymsg_rejected_audit"), "");
-  EXPECT_EQ(Query("DROP TABLE alipaymsg_message_bodies"), "");
-  EXPECT_EQ(Query("ALTER TABLE alipaymsg_messages ADD COLUMN biz_content BYTEA NOT NULL"), "");
-  EXPECT_EQ(Query("DELETE FROM alipaymsg_schema_version WHERE version > 1"), "");
+  SchemaAsOfVersion(1);
   EXPECT_EQ(Query("INSERT INTO alipaymsg_rejected (app_id, msg_id, msg_api, reason, raw_frame, channel, received_at_ms) "
                   "SELECT 'a', 'old-' || n, 'api', 'bad signature', decode('7878', 'hex'), 'websocket', n "
                   "FROM generate_series(1, 500) AS n"),
@@ -492,13 +498,7 @@ TEST_F(PostgresInboxTest, MigratesAVersion1AuditCountingItsRowsAndPruningThem) {
 // An inbox of schema version 2 (the content in the messages row) migrates: every message keeps its
 // content, byte for byte, and the row no longer carries it.
 TEST_F(PostgresInboxTest, MigratesAVersion2MovingEveryContentToItsOwnTable) {
-  {
-    auto inbox = Open("a");
-    ASSERT_TRUE(inbox);
-  }
-  EXPECT_EQ(Query("DROP TABLE alipaymsg_message_bodies"), "");
-  EXPECT_EQ(Query("ALTER TABLE alipaymsg_messages ADD COLUMN biz_content BYTEA NOT NULL"), "");
-  EXPECT_EQ(Query("DELETE FROM alipaymsg_schema_version WHERE version > 2"), "");
+  SchemaAsOfVersion(2);
   EXPECT_EQ(Query("INSERT INTO alipaymsg_messages (app_id, msg_id, msg_api, biz_content, channel, received_at_ms, "
                   "state, updated_at_ms) SELECT 'app', 'old-' || n, 'api', "
                   "convert_to('{\"n\":' || n || '}', 'UTF8'), 'websocket', n, 'pending', n "
