@@ -137,6 +137,23 @@ class InboxTransaction {
   virtual bool all_or_nothing() const { return false; }
 };
 
+// Takes new messages for dispatch as they are stored (a Dispatcher registers itself with
+// Inbox::AddStoreClaimer): a store then claims them in its own transaction, written once and in
+// flight, instead of the dispatcher claiming them in a transaction of its own after the store.
+// Both calls come from the inbox's writer thread: keep them short and never call the inbox back.
+class StoreClaimer {
+ public:
+  virtual ~StoreClaimer() = default;
+  // At the start of a transaction holding stores of `count` messages in all: how many of them may
+  // be claimed (0..count), first ones first; duplicates are never claimed. The slots stay reserved
+  // until Claimed.
+  virtual int Reserve(int count) = 0;
+  // After that transaction's commit, exactly once per Reserve: the messages claimed (none of a
+  // store that failed, none at all when the commit failed), the number reserved (released now), and
+  // whether new messages were left pending (the claimer should claim them later).
+  virtual void Claimed(std::vector<StoredMessage> messages, int reserved, bool left_pending) = 0;
+};
+
 class Inbox {
  public:
   using StoreCallback = std::function<void(Result<std::vector<StoreOutcome>>)>;
@@ -166,6 +183,16 @@ class Inbox {
     (void)app_id, (void)msg_id, (void)now_ms;
     return Status(StatusCode::kUnavailable, "this inbox cannot claim a single message");
   }
+
+  // Makes later stores claim through `claimer`. False when this inbox cannot claim as it stores (the
+  // default; the claimer then claims with Claim()) or another claimer is registered.
+  virtual bool AddStoreClaimer(StoreClaimer* claimer) {
+    (void)claimer;
+    return false;
+  }
+  // Undoes AddStoreClaimer (nothing when `claimer` is not the one registered). Waits until no store
+  // is using it, so that it may be destroyed once this returns.
+  virtual void RemoveStoreClaimer(StoreClaimer* claimer) { (void)claimer; }
 
   // The earliest next_attempt_at_ms among pending messages (nullopt: none pending, or the store
   // cannot tell cheaply, the default); a dispatcher sleeps until then instead of polling.

@@ -181,6 +181,22 @@ void SqliteInbox::Close() {
   }
 }
 
+bool SqliteInbox::AddStoreClaimer(StoreClaimer* claimer) {
+  if (options_.read_only || claimer == nullptr) return false;
+  std::lock_guard lock(mu_);
+  if (claimer_ != nullptr) return false;
+  claimer_ = claimer;
+  return true;
+}
+
+void SqliteInbox::RemoveStoreClaimer(StoreClaimer* claimer) {
+  std::unique_lock lock(mu_);
+  if (claimer_ != claimer || claimer == nullptr) return;
+  claimer_ = nullptr;
+  // On the writer thread (from a callback) the group in progress is ours: it cannot be waited for.
+  if (!OnWriterThread()) claimer_cv_.wait(lock, [this] { return !claimer_busy_; });
+}
+
 // ---- the writer thread ----
 
 // Lingering completions go when due (WaitForWrites), other writes at once, without the lingering ones
@@ -197,8 +213,16 @@ void SqliteInbox::WriterLoop() {
         return;  // closing, and drained
       }
       ops = TakeGroup(lingering_due);
+      group_claimer_ = claimer_;
+      claimer_busy_ = claimer_ != nullptr;
     }
     CommitGroup(ops);
+    if (group_claimer_ != nullptr) {
+      std::lock_guard lock(mu_);
+      group_claimer_ = nullptr;
+      claimer_busy_ = false;
+      claimer_cv_.notify_all();
+    }
     int64_t released = 0;
     for (const WriteOp& op : ops) {
       if (op.is_store) released += op.weight;
@@ -247,6 +271,19 @@ void SqliteInbox::CommitGroup(std::vector<WriteOp>& ops) {
   const bool durable =
       std::any_of(ops.begin(), ops.end(), [](const WriteOp& op) { return op.durable; });
   Status group = SetSynchronous(durable);
+  // Stores claim for the claimer, if any, within one reservation for the whole group.
+  GroupClaim claim;
+  GroupClaim* const outer_claim = group_claim_;
+  group_claim_ = nullptr;
+  if (group_claimer_ != nullptr && group.ok()) {
+    int64_t stored = 0;
+    for (const WriteOp& op : ops) stored += op.is_store ? op.weight : 0;
+    if (stored > 0) {
+      claim.reserved = std::clamp<int64_t>(group_claimer_->Reserve(static_cast<int>(std::min<int64_t>(stored, INT32_MAX))),
+                                           0, stored);
+      group_claim_ = &claim;
+    }
+  }
   if (group.ok()) group = db.Exec("BEGIN IMMEDIATE");
   if (group.ok()) {
     std::vector<BeforeCommitHook> hooks;
@@ -296,6 +333,12 @@ void SqliteInbox::CommitGroup(std::vector<WriteOp>& ops) {
     }
   }
   NoteCommitOutcome(group, results, group.ok() && sqlite3_total_changes64(db.handle()) > changes_before);
+  if (group_claim_ != nullptr) {
+    // The claimer first, so that the messages are in its hands before anyone hears of the stores.
+    if (!group.ok()) claim.claimed.clear();
+    group_claimer_->Claimed(std::move(claim.claimed), claim.reserved, group.ok() && claim.left_pending);
+  }
+  group_claim_ = outer_claim;
   for (size_t i = 0; i < ops.size(); ++i) {
     if (!ops[i].finish) continue;
     try {

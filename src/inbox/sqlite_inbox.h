@@ -61,6 +61,8 @@ class SqliteInbox final : public Inbox {
   Result<std::vector<StoredMessage>> Find(const InboxQuery& query) override;
   Result<InboxStats> Stats() override;
   InboxHealth Health() const override;
+  bool AddStoreClaimer(StoreClaimer* claimer) override;
+  void RemoveStoreClaimer(StoreClaimer* claimer) override;
   void Close() override;
 
   // A hook registered through InboxTransaction::BeforeCommit for the group being committed.
@@ -141,6 +143,21 @@ class SqliteInbox final : public Inbox {
   bool closing_ = false;
   std::thread writer_;
   std::atomic<std::thread::id> writer_id_{};
+  // Stores claim through claimer_ (AddStoreClaimer, under mu_). The writer copies it into
+  // group_claimer_ for one group and keeps claimer_busy_ until the group's callbacks have run, so
+  // that RemoveStoreClaimer can wait for the claimer to be out of use.
+  StoreClaimer* claimer_ = nullptr;
+  bool claimer_busy_ = false;
+  std::condition_variable claimer_cv_;
+  StoreClaimer* group_claimer_ = nullptr;  // writer thread only
+  // What the stores of the group being applied claim: reserved once for the whole group, handed
+  // over once after its commit (writer thread only; null outside a group with stores).
+  struct GroupClaim {
+    int reserved = 0;
+    std::vector<StoredMessage> claimed;
+    bool left_pending = false;
+  };
+  GroupClaim* group_claim_ = nullptr;
 
   CommitHealth health_;
 

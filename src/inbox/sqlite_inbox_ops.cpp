@@ -68,16 +68,33 @@ namespace {
 const std::string kInsertMessage =
     "INSERT INTO messages (app_id, msg_id, msg_api, channel, received_at_ms, state, updated_at_ms) "
     "VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?5) ON CONFLICT (app_id, msg_id) DO NOTHING";
+// The same, claimed as it is inserted (as Claim would: in flight, first attempt).
+const std::string kInsertClaimedMessage =
+    "INSERT INTO messages (app_id, msg_id, msg_api, channel, received_at_ms, state, attempts, updated_at_ms) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, 'in_flight', 1, ?5) ON CONFLICT (app_id, msg_id) DO NOTHING";
 const std::string kInsertBody = "INSERT INTO message_bodies (id, biz_content) VALUES (?1, ?2)";
 
+StoredMessage ClaimedOnInsert(const InboundMessage& m) {
+  StoredMessage stored;
+  stored.message = m;
+  stored.state = MessageState::kInFlight;
+  stored.attempts = 1;
+  stored.updated_at_ms = m.received_at_ms;
+  return stored;
+}
+
 // Inserts each message unless its (app_id, msg_id) is already there (this batch included); a
-// duplicate only bumps its delivery_count and the duplicates counter.
-Status InsertMessages(Db& db, const std::vector<InboundMessage>& messages,
-                      std::vector<StoreOutcome>& outcomes) {
+// duplicate only bumps its delivery_count and the duplicates counter. New messages are inserted
+// claimed (appended to `claimed`) while it holds fewer than `reserved`; `left_pending` is set when
+// a new one is not.
+Status InsertMessages(Db& db, const std::vector<InboundMessage>& messages, std::vector<StoreOutcome>& outcomes,
+                      int reserved, std::vector<StoredMessage>& claimed, bool& left_pending) {
   outcomes.clear();
   outcomes.reserve(messages.size());
   auto insert = db.Prepare(kInsertMessage);
   if (!insert.ok()) return insert.status();
+  auto insert_claimed = db.Prepare(reserved > 0 ? kInsertClaimedMessage : kInsertMessage);
+  if (!insert_claimed.ok()) return insert_claimed.status();
   auto insert_body = db.Prepare(kInsertBody);
   if (!insert_body.ok()) return insert_body.status();
   static const std::string kBumpDeliveryCount =
@@ -90,7 +107,8 @@ Status InsertMessages(Db& db, const std::vector<InboundMessage>& messages,
       return InvalidArgument("cannot store a message without app_id and msg_id (msg_api \"" +
                              m.msg_api + "\")");
     }
-    Stmt& stmt = **insert;
+    const bool claiming = static_cast<int>(claimed.size()) < reserved;
+    Stmt& stmt = claiming ? **insert_claimed : **insert;
     stmt.Bind(1, m.app_id).Bind(2, m.msg_id).Bind(3, m.msg_api).Bind(4, m.channel);
     stmt.Bind(5, m.received_at_ms);
     ALIPAYMSG_RETURN_IF_ERROR(stmt.Run());
@@ -98,6 +116,11 @@ Status InsertMessages(Db& db, const std::vector<InboundMessage>& messages,
       (*insert_body)->Bind(1, db.LastInsertRowid()).Bind(2, m.biz_content);
       ALIPAYMSG_RETURN_IF_ERROR((*insert_body)->Run());
       outcomes.push_back(StoreOutcome::kNew);
+      if (claiming) {
+        claimed.push_back(ClaimedOnInsert(m));
+      } else {
+        left_pending = true;
+      }
       continue;
     }
     outcomes.push_back(StoreOutcome::kDuplicate);
@@ -123,7 +146,24 @@ SqliteInbox::WriteOp SqliteInbox::MakeStoreOp(std::vector<InboundMessage> batch,
   WriteOp op;
   op.weight = std::max<int64_t>(static_cast<int64_t>(messages->size()), 1);
   op.is_store = true;
-  op.apply = [messages, outcomes](Db& db) { return InsertMessages(db, *messages, *outcomes); };
+  op.apply = [this, messages, outcomes](Db& db) {
+    if (group_claim_ == nullptr) {
+      std::vector<StoredMessage> none;
+      bool left_pending = false;
+      return InsertMessages(db, *messages, *outcomes, 0, none, left_pending);
+    }
+    // A failed request's rows roll back with its savepoint: so do its claims.
+    GroupClaim& claim = *group_claim_;
+    const size_t mark = claim.claimed.size();
+    bool left_pending = false;
+    Status status = InsertMessages(db, *messages, *outcomes, claim.reserved, claim.claimed, left_pending);
+    if (status.ok()) {
+      claim.left_pending = claim.left_pending || left_pending;
+    } else {
+      claim.claimed.resize(mark);
+    }
+    return status;
+  };
   op.finish = [outcomes, done = std::move(done)](const Status& status) {
     if (!done) return;
     if (status.ok()) {

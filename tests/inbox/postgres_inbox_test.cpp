@@ -14,6 +14,7 @@
 
 #include "alipaymsg/inbox.h"
 #include "testing/postgres_server.h"
+#include "testing/messages.h"
 #include "testing/wait.h"
 
 namespace alipaymsg {
@@ -21,18 +22,9 @@ namespace {
 
 using namespace std::chrono_literals;
 
-const std::string kApp = "2021000000000001";
+const std::string kApp = testing::kTestAppId;
 
-InboundMessage Msg(const std::string& msg_id) {
-  InboundMessage m;
-  m.app_id = kApp;
-  m.msg_id = msg_id;
-  m.msg_api = "alipay.open.mini.version.audit.passed";
-  m.biz_content = R"({"msg_id":")" + msg_id + R"("})";
-  m.channel = "websocket";
-  m.received_at_ms = 1700000000000;
-  return m;
-}
+InboundMessage Msg(const std::string& msg_id) { return testing::TestMessage(msg_id); }
 
 DispatchResult Done() { return DispatchResult{DispatchResult::Kind::kDone, 0, ""}; }
 
@@ -65,7 +57,9 @@ class PostgresInboxTest : public ::testing::Test {
       EXPECT_EQ(Query("DROP TABLE alipaymsg_message_bodies"), "");
       EXPECT_EQ(Query("ALTER TABLE alipaymsg_messages ADD COLUMN biz_content BYTEA NOT NULL"), "");
     }
-    if (version < 2) EXPECT_EQ(Query("DROP TABLE alipaymsg_rejected_audit"), "");  // no audit bookkeeping
+    if (version < 2) {  // no audit bookkeeping
+      EXPECT_EQ(Query("DROP TABLE alipaymsg_rejected_audit"), "");
+    }
     EXPECT_EQ(Query("DELETE FROM alipaymsg_schema_version WHERE version > " + std::to_string(version)), "");
   }
 
