@@ -4,7 +4,7 @@
 //
 //   Dispatcher dispatcher(*inbox, std::move(router), options);
 //   dispatcher.Start();
-//   ... client: after each committed store, dispatcher.Notify();
+//   ... client: after each committed store, dispatcher.Notify() (unless dispatcher.ClaimsOnStore());
 //   dispatcher.Stop();   // finishes what is running, then returns
 //
 // Exactly-once: a message is claimed (in_flight) before its handler runs and its result, with the
@@ -38,6 +38,11 @@ struct DispatcherOptions {
   // Upper bound on sleeping when nothing is known to be due: picks up changes made behind the
   // dispatcher's back (another process replaying, a store without Notify()).
   std::chrono::milliseconds poll_interval{1000};
+  // New messages are claimed by the store that writes them, when the inbox can (SqliteInbox) and the
+  // dispatcher has room and no backlog: one transaction less per stored batch, and no wait for a
+  // claim between the store and the handler. Off for ack mode after-handle, whose DispatchNow
+  // claims each message itself.
+  bool claim_on_store = true;
   const Clock* clock = nullptr;    // SystemClock::Instance() when null
   // Uniform in [0, 1), for the jitter; a randomly seeded generator when empty. Called under the
   // dispatcher's lock, so it need not be thread-safe.
@@ -78,6 +83,9 @@ class Dispatcher {
   // Something new may be due (a store committed, a replay happened): look now instead of at the next
   // timer. Cheap and non-blocking; safe from any thread, including the inbox's callbacks.
   void Notify();
+  // True while stores hand their new messages to this dispatcher (claim_on_store, an inbox that can,
+  // started and not stopped): a Notify() after each store is then unneeded.
+  bool ClaimsOnStore() const;
 
   // Dispatches this message now, ahead of the queue, and reports its result (ack mode
   // after-handle: ack SUCCESS only on kDone). Non-blocking; `done` runs once the result is

@@ -11,6 +11,7 @@
 #include <random>
 #include <system_error>
 #include <thread>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -30,12 +31,16 @@ DispatchResult MakeResult(DispatchResult::Kind kind, std::string error, int64_t 
 
 }  // namespace
 
-// Everything behind the public Dispatcher: the threads, the queue and the locks.
-struct Dispatcher::Impl {
+// Everything behind the public Dispatcher: the threads, the queue and the locks. As the inbox's
+// StoreClaimer it takes new messages from the stores themselves (claim_on_store).
+struct Dispatcher::Impl final : StoreClaimer {
   Impl(Inbox& inbox, Router router, DispatcherOptions options);
 
   Status Start();
   void Notify();
+  bool ClaimsOnStore() const;
+  int Reserve(int count) override;
+  void Claimed(std::vector<StoredMessage> messages, int reserved, bool left_pending) override;
   void DispatchNow(const StoredMessage& message, std::function<void(DispatchResult)> done);
   void Stop();
   bool WaitIdle(std::chrono::milliseconds timeout);
@@ -69,6 +74,8 @@ struct Dispatcher::Impl {
                              std::optional<std::chrono::milliseconds> delay, int64_t now_ms);
   DispatchResult ResultOfUnclaimable(const std::string& app_id, const std::string& msg_id);
   void ReportError(const Status& status);
+  // Under mu_: queues a message claimed for this dispatcher (by the scheduler or a store).
+  void QueueClaimedLocked(StoredMessage message);
   int FreeSlotsLocked() const;
   bool IdleLocked() const;
 
@@ -87,6 +94,12 @@ struct Dispatcher::Impl {
   int running_ = 0;
   int idle_workers_ = 0;  // waiting on worker_cv_ (a notified one counts until it wakes)
   int awaiting_commit_ = 0;  // handled, result not yet committed (bounded: workers wait)
+  int reserved_ = 0;         // slots promised to stores being committed (Reserve, until Claimed)
+  // The messages this dispatcher has claimed, until their results commit, with the DispatchNow
+  // requests that came for them meanwhile: those get that result instead of failing to claim it
+  // (after-handle: the store, or the scheduler woken by it, may claim a message before its DispatchNow).
+  std::unordered_map<std::string, std::vector<std::function<void(DispatchResult)>>> held_;
+  bool claims_on_store_ = false;  // registered with the inbox as its StoreClaimer
   // Results whose commit failed, with when to record them again (they count in awaiting_commit_).
   std::vector<std::pair<int64_t, std::shared_ptr<Attempt>>> unrecorded_;
   bool notified_ = false;
@@ -126,6 +139,8 @@ Status Dispatcher::Impl::Start() {
   if (stopping_) return Unavailable("dispatcher is stopped");
   started_ = true;
   (void)AddWorkersLocked();  // for DispatchNow requests made before Start; the scheduler retries
+  // Under mu_, so that Reserve (which takes mu_) sees claims_on_store_ set; registering calls nothing back.
+  claims_on_store_ = options_.claim_on_store && inbox_.AddStoreClaimer(this);
   scheduler_ = std::thread([this] {
     NameThisThread("dispatch-timer");
     SchedulerLoop();
@@ -141,10 +156,55 @@ void Dispatcher::Impl::Notify() {
   scheduler_cv_.notify_one();
 }
 
+bool Dispatcher::Impl::ClaimsOnStore() const {
+  std::lock_guard lock(mu_);
+  return claims_on_store_ && !stopping_;
+}
+
+// Only while the scheduler sleeps with nothing due (no backlog that new messages would overtake)
+// and there is room; otherwise the store leaves them pending and the scheduler claims them in order.
+int Dispatcher::Impl::Reserve(int count) {
+  std::lock_guard lock(mu_);
+  if (!claims_on_store_ || !scheduler_waiting_ || notified_) return 0;
+  const int granted = std::clamp(FreeSlotsLocked(), 0, count);
+  reserved_ += granted;
+  return granted;
+}
+
+void Dispatcher::Impl::Claimed(std::vector<StoredMessage> messages, int reserved, bool left_pending) {
+  {
+    std::lock_guard lock(mu_);
+    reserved_ -= reserved;
+    for (StoredMessage& message : messages) QueueClaimedLocked(std::move(message));
+    // A worker that cannot start is reported, and tried again, by the scheduler.
+    if (!messages.empty() && !AddWorkersLocked().ok()) left_pending = true;
+    if (left_pending) notified_ = true;
+  }
+  if (messages.size() == 1) worker_cv_.notify_one();
+  if (messages.size() > 1) worker_cv_.notify_all();
+  if (left_pending) scheduler_cv_.notify_one();
+  idle_cv_.notify_all();
+}
+
+namespace {
+std::string HeldKey(const InboundMessage& m) { return m.app_id + '\n' + m.msg_id; }
+}  // namespace
+
+void Dispatcher::Impl::QueueClaimedLocked(StoredMessage message) {
+  held_.try_emplace(HeldKey(message.message));
+  Task task;
+  task.claimed = std::move(message);
+  queue_.push_back(std::move(task));
+}
+
 void Dispatcher::Impl::DispatchNow(const StoredMessage& message,
                                    std::function<void(DispatchResult)> done) {
   {
     std::lock_guard lock(mu_);
+    if (auto held = held_.find(HeldKey(message.message)); held != held_.end()) {
+      held->second.push_back(std::move(done));  // answered with the result of the claim we hold
+      return;
+    }
     if (!stopping_) {
       Task task;
       task.app_id = message.message.app_id;
@@ -164,11 +224,16 @@ void Dispatcher::Impl::DispatchNow(const StoredMessage& message,
 
 void Dispatcher::Impl::Stop() {
   std::lock_guard stop_lock(stop_mu_);
+  bool unregister = false;
   {
     std::lock_guard lock(mu_);
     if (stopping_ && !scheduler_.joinable() && workers_.empty()) return;
     stopping_ = true;
+    unregister = std::exchange(claims_on_store_, false);
   }
+  // Not under mu_: the inbox waits for a store in progress, whose Claimed takes mu_. After this no
+  // store hands us messages; those handed before are queued and run below.
+  if (unregister) inbox_.RemoveStoreClaimer(this);
   scheduler_cv_.notify_all();
   if (scheduler_.joinable()) scheduler_.join();  // may push its last claim into the queue
   {
@@ -206,7 +271,7 @@ bool Dispatcher::Impl::WaitIdle(std::chrono::milliseconds timeout) {
 }
 
 bool Dispatcher::Impl::IdleLocked() const {
-  return running_ == 0 && awaiting_commit_ == 0 && queue_.empty() && !notified_ &&
+  return running_ == 0 && awaiting_commit_ == 0 && reserved_ == 0 && queue_.empty() && !notified_ &&
          (scheduler_waiting_ || !started_ || stopping_);
 }
 
@@ -230,7 +295,7 @@ std::chrono::milliseconds Dispatcher::Impl::Backoff(int attempt) {
 }
 
 int Dispatcher::Impl::FreeSlotsLocked() const {
-  return options_.threads + options_.prefetch - running_ - static_cast<int>(queue_.size());
+  return options_.threads + options_.prefetch - running_ - reserved_ - static_cast<int>(queue_.size());
 }
 
 void Dispatcher::Impl::ReportError(const Status& status) {
@@ -297,11 +362,7 @@ void Dispatcher::Impl::SchedulerLoop() {
     }
     const bool maybe_more = static_cast<int>(claimed->size()) == free;
     lock.lock();
-    for (StoredMessage& message : *claimed) {
-      Task task;
-      task.claimed = std::move(message);
-      queue_.push_back(std::move(task));
-    }
+    for (StoredMessage& message : *claimed) QueueClaimedLocked(std::move(message));
     if (!claimed->empty()) {
       const bool started = AddWorkersLocked().ok();
       worker_cv_.notify_all();
@@ -590,6 +651,17 @@ void Dispatcher::Impl::OnRecorded(const std::shared_ptr<Attempt>& attempt, const
   if (status.ok() && result.kind == DispatchResult::Kind::kRetry) Notify();  // may be due soon
   if (options_.on_result) options_.on_result(m, result);
   if (attempt->done) attempt->done(result);
+  std::vector<std::function<void(DispatchResult)>> followers;
+  {
+    std::lock_guard lock(mu_);
+    if (auto held = held_.find(HeldKey(m.message)); held != held_.end()) {
+      followers = std::move(held->second);
+      held_.erase(held);
+    }
+  }
+  for (auto& follower : followers) {
+    if (follower) follower(result);
+  }
   // Notified under the lock: once awaiting_commit_ reaches 0, Stop() may return and the dispatcher
   // be destroyed, so nothing of `this` may be touched after the unlock.
   std::lock_guard lock(mu_);
@@ -603,6 +675,7 @@ Dispatcher::Dispatcher(Inbox& inbox, Router router, DispatcherOptions options)
 Dispatcher::~Dispatcher() { impl_->Stop(); }
 Status Dispatcher::Start() { return impl_->Start(); }
 void Dispatcher::Notify() { impl_->Notify(); }
+bool Dispatcher::ClaimsOnStore() const { return impl_->ClaimsOnStore(); }
 void Dispatcher::DispatchNow(const StoredMessage& message, std::function<void(DispatchResult)> done) {
   impl_->DispatchNow(message, std::move(done));
 }

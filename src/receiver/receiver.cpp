@@ -148,7 +148,10 @@ Status Receiver::Start() {
   if (impl_->started) return Status::Ok();
   if (impl_->closed || impl_->drained) return Unavailable("the receiver was shut down");
   if (!impl_->handler_error.ok()) return impl_->handler_error;
-  impl_->dispatcher = std::make_unique<Dispatcher>(*impl_->inbox, std::move(impl_->router), impl_->options.dispatch);
+  DispatcherOptions dispatch = impl_->options.dispatch;
+  // After-handle dispatches each message through DispatchNow, which claims it: a store must not.
+  if (impl_->options.ack_mode == AckMode::kAfterHandle) dispatch.claim_on_store = false;
+  impl_->dispatcher = std::make_unique<Dispatcher>(*impl_->inbox, std::move(impl_->router), std::move(dispatch));
   ALIPAYMSG_RETURN_IF_ERROR(impl_->dispatcher->Start());
   impl_->started_dispatcher.store(impl_->dispatcher.get(), std::memory_order_release);
   impl_->started = true;

@@ -8,7 +8,8 @@ void UseDispatcher(ClientOptions& options, Dispatcher& dispatcher) {
 
 void UseDispatcher(ClientOptions& options, std::function<Dispatcher*()> dispatcher) {
   options.on_new_messages = [dispatcher] {
-    if (Dispatcher* d = dispatcher()) d->Notify();
+    // A dispatcher the stores hand messages to has them already (or knows some were left pending).
+    if (Dispatcher* d = dispatcher(); d != nullptr && !d->ClaimsOnStore()) d->Notify();
   };
   options.handle_now = [dispatcher](const InboundMessage& message, StoreOutcome, std::function<void(bool)> done) {
     Dispatcher* d = dispatcher();

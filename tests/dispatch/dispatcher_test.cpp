@@ -483,6 +483,7 @@ TEST_F(DispatcherTest, NotifyWakesItAndStopFinishesRunningHandlers) {
                         return HandlerOutcome::Done();
                       })
                   .ok());
+  options_.claim_on_store = false;  // a store would hand m1 over itself (claim_on_store_test.cpp)
   Dispatcher d(*inbox_, router, options_);  // poll_interval 60 s: only Notify() can wake it
   ASSERT_TRUE(d.Start().ok());
   ASSERT_TRUE(d.WaitIdle(10s));
@@ -525,6 +526,7 @@ TEST_F(DispatcherTest, DispatchNowReportsTheHandlersResultForAckAfterHandle) {
                                                      : HandlerOutcome::Done();
                       })
                   .ok());
+  options_.claim_on_store = false;  // as the Receiver sets it for after-handle
   Dispatcher d(*inbox_, router, options_);
   ASSERT_TRUE(d.Start().ok());
   ASSERT_TRUE(d.WaitIdle(10s));  // asleep for poll_interval (60 s): only DispatchNow runs anything
