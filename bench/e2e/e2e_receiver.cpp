@@ -51,6 +51,7 @@ struct Args {
   bool dispatch = true;
   int verify_threads = am::ClientOptions::kAutoVerifyThreads;
   int complete_linger_ms = am::SqliteInboxOptions{}.complete_linger_ms;
+  bool claim_on_store = am::DispatcherOptions{}.claim_on_store;
 };
 
 int64_t NowMs() {
@@ -63,7 +64,7 @@ int64_t NowMs() {
             << "usage: bench_receiver --server HOST:PORT --alipay-public-key FILE --app-private-key FILE\n"
                "         (--app APP_ID ... | --apps-file FILE) --inbox PATH --jsonl PATH --status-file PATH\n"
                "         [--status-interval-ms N] [--dispatch-threads N] [--no-fsync] [--no-dispatch]\n"
-               "         [--verify-threads N] [--complete-linger-ms N]\n";
+               "         [--verify-threads N] [--complete-linger-ms N] [--no-claim-on-store]\n";
   std::exit(2);
 }
 
@@ -91,6 +92,7 @@ Args Parse(int argc, char** argv) {
     else if (k == "--no-dispatch") a.dispatch = false;  // attribution: the ack path alone
     else if (k == "--verify-threads") a.verify_threads = std::stoi(next());  // 0: verify on the io thread
     else if (k == "--complete-linger-ms") a.complete_linger_ms = std::stoi(next());
+    else if (k == "--no-claim-on-store") a.claim_on_store = false;  // A/B: the dispatcher claims every message itself
     else Usage("unknown argument " + k);
   }
   if (a.server.empty() || a.alipay_public_key.empty() || a.app_private_key.empty() || a.apps.empty() ||
@@ -197,6 +199,7 @@ int main(int argc, char** argv) {
   am::DispatcherOptions dispatcher_options;
   dispatcher_options.threads = args.dispatch_threads;
   dispatcher_options.prefetch = 256;
+  dispatcher_options.claim_on_store = args.claim_on_store;
   am::Dispatcher dispatcher(**inbox, std::move(router), dispatcher_options);
   if (args.dispatch) {
     if (auto started = dispatcher.Start(); !started.ok()) Usage("dispatcher: " + started.ToString());
@@ -205,7 +208,11 @@ int main(int argc, char** argv) {
   am::ClientOptions client_options;
   client_options.inbox = inbox->get();
   client_options.verify_threads = args.verify_threads;
-  if (args.dispatch) client_options.on_new_messages = [&dispatcher] { dispatcher.Notify(); };
+  if (args.dispatch) {
+    client_options.on_new_messages = [&dispatcher] {
+      if (!dispatcher.ClaimsOnStore()) dispatcher.Notify();
+    };
+  }
   auto client = am::Client::Create(std::move(client_options));
   if (!client.ok()) Usage("client: " + client.status().ToString());
   for (const auto& app_id : args.apps) {
