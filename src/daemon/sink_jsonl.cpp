@@ -3,7 +3,6 @@
 #include <libpq-fe.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -87,7 +86,8 @@ JsonlSink::~JsonlSink() {
 void JsonlSink::CloseFile() {
   if (fd_ >= 0) ::close(fd_);
   fd_ = -1;
-  file_size_ = 0;
+  file_size_ = disk_size_ = pending_offset_ = 0;
+  pending_.clear();
 }
 
 Status JsonlSink::Recover(const std::string& inbox_db_path) {
@@ -275,7 +275,10 @@ Status JsonlSink::OpenForTransaction() {
   if (!exists && errno != ENOENT) return Errno("stat " + path_);
   if (fd_ >= 0 && exists && ::fstat(fd_, &by_fd) == 0 && by_fd.st_dev == by_path.st_dev &&
       by_fd.st_ino == by_path.st_ino) {
-    file_size_ = by_fd.st_size;  // also notices a truncation behind our back
+    // Also notices a truncation behind our back. Lines still pending belong to a transaction that
+    // did not reach its commit: dropped.
+    file_size_ = disk_size_ = pending_offset_ = by_fd.st_size;
+    pending_.clear();
     return Status::Ok();
   }
   CloseFile();
@@ -286,7 +289,8 @@ Status JsonlSink::OpenForTransaction() {
     CloseFile();
     return status;
   }
-  file_size_ = by_fd.st_size;
+  file_size_ = disk_size_ = pending_offset_ = by_fd.st_size;
+  pending_.clear();
   if (!exists) created_ = true;
   return Status::Ok();
 }
@@ -295,6 +299,7 @@ Status JsonlSink::SyncBeforeCommit() {
   std::lock_guard lock(mu_);
   if (unsynced_) {
     if (fd_ < 0) return Internal("the jsonl sink lost its file before syncing " + path_);
+    ALIPAYMSG_RETURN_IF_ERROR(FlushPending());
     if (::fdatasync(fd_) != 0) {
       Status status = Errno("syncing " + path_);
       CloseFile();  // reopened (and rewritten from the committed size) by the next transaction
@@ -338,27 +343,31 @@ Status JsonlSink::AppendInTransaction(InboxTransaction& tx, std::string_view lin
   return Status::Ok();
 }
 
-// Writes `line` + "\n" at `offset`, cutting off whatever followed (an aborted transaction's lines);
-// file_size_ becomes the new end. Under mu_.
+// Puts `line` + "\n" at `offset`, cutting off whatever followed (a rolled-back request's or an
+// aborted transaction's lines); file_size_ becomes the new end. The bytes reach the file in
+// FlushPending, before the commit (or once a megabyte has gathered). Under mu_.
 Status JsonlSink::WriteAt(int64_t offset, std::string_view line) {
-  char newline = '\n';
-  struct iovec parts[2] = {{const_cast<char*>(line.data()), line.size()}, {&newline, 1}};
-  const size_t total = line.size() + 1;
+  constexpr size_t kFlushAtBytes = 1 << 20;
+  if (offset < pending_offset_ || offset > file_size_) {
+    pending_.clear();  // everything gathered lies past the cut (offset > end cannot happen: safe anyway)
+    pending_offset_ = offset;
+  } else {
+    pending_.resize(static_cast<size_t>(offset - pending_offset_));
+  }
+  pending_.append(line);
+  pending_ += '\n';
+  unsynced_ = true;
+  file_size_ = pending_offset_ + static_cast<int64_t>(pending_.size());
+  return pending_.size() >= kFlushAtBytes ? FlushPending() : Status::Ok();
+}
+
+// Writes the gathered bytes at pending_offset_ and cuts the file after them. Under mu_.
+Status JsonlSink::FlushPending() {
+  const int64_t end = pending_offset_ + static_cast<int64_t>(pending_.size());
   size_t written = 0;
-  while (written < total) {
-    // Skip what is already written (a short write), then write the rest.
-    struct iovec rest[2];
-    int count = 0;
-    size_t skip = written;
-    for (const struct iovec& part : parts) {
-      if (skip >= part.iov_len) {
-        skip -= part.iov_len;
-        continue;
-      }
-      rest[count++] = {static_cast<char*>(part.iov_base) + skip, part.iov_len - skip};
-      skip = 0;
-    }
-    ssize_t n = ::pwritev(fd_, rest, count, static_cast<off_t>(offset + static_cast<int64_t>(written)));
+  while (written < pending_.size()) {
+    const ssize_t n = ::pwrite(fd_, pending_.data() + written, pending_.size() - written,
+                               static_cast<off_t>(pending_offset_ + static_cast<int64_t>(written)));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
       Status status = Errno("writing " + path_);
@@ -367,14 +376,14 @@ Status JsonlSink::WriteAt(int64_t offset, std::string_view line) {
     }
     written += static_cast<size_t>(n);
   }
-  unsynced_ = true;
-  const int64_t new_size = offset + static_cast<int64_t>(total);
-  if (file_size_ > new_size && ::ftruncate(fd_, new_size) != 0) {
+  if (disk_size_ > end && ::ftruncate(fd_, end) != 0) {
     Status status = Errno("truncating " + path_);
     CloseFile();
     return status;
   }
-  file_size_ = new_size;
+  disk_size_ = end;
+  pending_.clear();
+  pending_offset_ = end;
   return Status::Ok();
 }
 

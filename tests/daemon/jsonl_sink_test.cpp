@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <future>
 #include <set>
 #include <thread>
 
@@ -178,6 +179,42 @@ TEST_F(JsonlSinkTest, ManyLinesInOneTransactionCommitTogether) {
                       return restarted.AppendInTransaction(tx, "B");
                     }).ok());
   EXPECT_EQ(ReadAll(out_), "A1\nA2\nA3\nB\n");
+}
+
+// Lines are gathered in memory and written once before the commit: a request that fails after its
+// line (rolled back alone, the others in its transaction commit) must not leave that line behind,
+// whether it is still gathered (small) or already written out (over a megabyte).
+TEST_F(JsonlSinkTest, ARolledBackRequestsLineIsCutFromItsTransactionsOutput) {
+  JsonlSink sink(out_);
+  ASSERT_TRUE(sink.Recover(db_).ok());
+  ASSERT_NO_FATAL_FAILURE(StoreAndClaim({"a", "b", "c", "d"}));
+  const std::string big(3 << 19, 'x');  // 1.5 MB: written out before the transaction ends
+  for (const auto& [failing, line] : {std::pair<const char*, std::string>{"a", "LINE-A"}, {"c", big}}) {
+    const std::string next = std::string(failing) == "a" ? "b" : "d";
+    // Hold the writer so that both completions wait and go in one transaction.
+    std::promise<void> release, holding;
+    std::shared_future<void> released = release.get_future().share();
+    inbox_->StoreAsync({Msg(std::string("holder-") + failing)}, [&](Result<std::vector<StoreOutcome>>) {
+      holding.set_value();
+      released.wait();
+    });
+    holding.get_future().wait();
+    std::promise<Status> failed, committed;
+    inbox_->CompleteAsync("2021000000000001", failing, {}, 1, [&](InboxTransaction& tx) {
+      EXPECT_TRUE(sink.AppendInTransaction(tx, line).ok());
+      return Internal("injected failure after the write");
+    }, [&](Status s) { failed.set_value(s); });
+    inbox_->CompleteAsync("2021000000000001", next, {}, 1, [&](InboxTransaction& tx) {
+      return sink.AppendInTransaction(tx, "LINE-" + next);
+    }, [&](Status s) { committed.set_value(s); });
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // both lingering completions due
+    release.set_value();
+    EXPECT_FALSE(failed.get_future().get().ok());
+    EXPECT_TRUE(committed.get_future().get().ok());
+  }
+  EXPECT_EQ(ReadAll(out_), "LINE-b\nLINE-d\n");
+  EXPECT_EQ(StateOf(*inbox_, "a"), MessageState::kInFlight);
+  EXPECT_EQ(StateOf(*inbox_, "d"), MessageState::kDone);
 }
 
 // A process killed after the sink's fdatasync of several lines and before the inbox commit: the
