@@ -189,7 +189,7 @@ Status JsonlSink::AppendPostgres(InboxTransaction& tx, std::string_view line) {
   if (key_.empty()) return Internal("the jsonl sink " + path_ + " was not recovered against the inbox");
   if (tx.all_or_nothing()) return AppendPostgresDeferred(tx, conn, line);
   const bool first_in_transaction = tx.BeforeCommit(this, [this] { return SyncBeforeCommit(); });
-  if (first_in_transaction || fd_ < 0) ALIPAYMSG_RETURN_IF_ERROR(OpenForTransaction());
+  ALIPAYMSG_RETURN_IF_ERROR(first_in_transaction ? OpenForTransaction() : StillOpen());
   const int64_t total = static_cast<int64_t>(line.size()) + 1;
   // The offset is the committed size, or the file's end when someone cut the file shorter.
   const std::string file_size = std::to_string(file_size_), length = std::to_string(total);
@@ -267,6 +267,14 @@ Status JsonlSink::PrepareFor(sqlite3* db) {
   return Status::Ok();
 }
 
+// Later in a transaction: the file must still be open. A write that failed closed it, dropping the
+// transaction's gathered lines, so reopening now would commit the requests before it without
+// theirs; the transaction fails instead (SyncBeforeCommit refuses it) and its results are retried.
+Status JsonlSink::StillOpen() const {
+  if (fd_ >= 0) return Status::Ok();
+  return IoError("the jsonl sink " + path_ + " lost its file after a failed write in this transaction");
+}
+
 // Once per transaction: (re)opens the file when it is not open or the path now names another file
 // (rotated or removed by an operator), and learns its size.
 Status JsonlSink::OpenForTransaction() {
@@ -298,7 +306,7 @@ Status JsonlSink::OpenForTransaction() {
 Status JsonlSink::SyncBeforeCommit() {
   std::lock_guard lock(mu_);
   if (unsynced_) {
-    if (fd_ < 0) return Internal("the jsonl sink lost its file before syncing " + path_);
+    if (fd_ < 0) return IoError("the jsonl sink lost its file before syncing " + path_ + " (a write failed)");
     ALIPAYMSG_RETURN_IF_ERROR(FlushPending());
     if (::fdatasync(fd_) != 0) {
       Status status = Errno("syncing " + path_);
@@ -322,7 +330,7 @@ Status JsonlSink::AppendInTransaction(InboxTransaction& tx, std::string_view lin
   ALIPAYMSG_RETURN_IF_ERROR(PrepareFor(db));
   // The first line of a transaction registers its one fdatasync and checks the file.
   const bool first_in_transaction = tx.BeforeCommit(this, [this] { return SyncBeforeCommit(); });
-  if (first_in_transaction || fd_ < 0) ALIPAYMSG_RETURN_IF_ERROR(OpenForTransaction());
+  ALIPAYMSG_RETURN_IF_ERROR(first_in_transaction ? OpenForTransaction() : StillOpen());
 
   // Read inside the transaction, so a rolled-back request's line is overwritten by the next one.
   Result<Committed> committed = ReadCommitted(db, read_, path_);
@@ -348,8 +356,9 @@ Status JsonlSink::AppendInTransaction(InboxTransaction& tx, std::string_view lin
 // FlushPending, before the commit (or once a megabyte has gathered). Under mu_.
 Status JsonlSink::WriteAt(int64_t offset, std::string_view line) {
   constexpr size_t kFlushAtBytes = 1 << 20;
-  if (offset < pending_offset_ || offset > file_size_) {
-    pending_.clear();  // everything gathered lies past the cut (offset > end cannot happen: safe anyway)
+  if (offset > file_size_) return Internal("the jsonl sink was asked to write past its end in " + path_);
+  if (offset < pending_offset_) {
+    pending_.clear();  // everything gathered lies past the cut
     pending_offset_ = offset;
   } else {
     pending_.resize(static_cast<size_t>(offset - pending_offset_));

@@ -151,6 +151,7 @@ class JsonlSink final : public Sink {
   Status WriteAt(int64_t offset, std::string_view line);
   Status FlushPending();
   Status OpenForTransaction();
+  Status StillOpen() const;
   Status SyncBeforeCommit();
   void CloseFile();
 

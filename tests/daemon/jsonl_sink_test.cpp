@@ -1,6 +1,7 @@
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -208,13 +209,62 @@ TEST_F(JsonlSinkTest, ARolledBackRequestsLineIsCutFromItsTransactionsOutput) {
       return sink.AppendInTransaction(tx, "LINE-" + next);
     }, [&](Status s) { committed.set_value(s); });
     std::this_thread::sleep_for(std::chrono::milliseconds(20));  // both lingering completions due
+    const int64_t commits = inbox_->Stats()->commits;
     release.set_value();
     EXPECT_FALSE(failed.get_future().get().ok());
     EXPECT_TRUE(committed.get_future().get().ok());
+    EXPECT_EQ(inbox_->Stats()->commits - commits, 1) << "both completions in one transaction (the holder committed before)";
   }
   EXPECT_EQ(ReadAll(out_), "LINE-b\nLINE-d\n");
   EXPECT_EQ(StateOf(*inbox_, "a"), MessageState::kInFlight);
   EXPECT_EQ(StateOf(*inbox_, "d"), MessageState::kDone);
+}
+
+// A write that fails in the middle of a transaction (here the file size limit, as a full disk would)
+// drops the lines gathered before it: the transaction must then fail as a whole, not commit the
+// earlier requests without their lines or with a torn one.
+TEST_F(JsonlSinkTest, AWriteFailingMidTransactionFailsTheWholeTransaction) {
+  JsonlSink sink(out_);
+  ASSERT_TRUE(sink.Recover(db_).ok());
+  ASSERT_NO_FATAL_FAILURE(StoreAndClaim({"a", "b", "c"}));
+  struct rlimit saved {};
+  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &saved), 0);
+  ::signal(SIGXFSZ, SIG_IGN);  // EFBIG instead of the signal
+  struct rlimit limited = saved;
+  limited.rlim_cur = 1 << 20;  // the 1.5 MB line cannot be written
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &limited), 0);
+
+  std::promise<void> release, holding;
+  std::shared_future<void> released = release.get_future().share();
+  inbox_->StoreAsync({Msg("holder")}, [&](Result<std::vector<StoreOutcome>>) {
+    holding.set_value();
+    released.wait();
+  });
+  holding.get_future().wait();
+  std::promise<Status> done_a, done_b, done_c;
+  auto complete = [&](const char* id, std::string line, std::promise<Status>& done) {
+    inbox_->CompleteAsync("2021000000000001", id, {}, 1, [&sink, line](InboxTransaction& tx) {
+      return sink.AppendInTransaction(tx, line);
+    }, [&done](Status s) { done.set_value(s); });
+  };
+  complete("a", "LINE-a", done_a);
+  complete("b", std::string(3 << 19, 'x'), done_b);
+  complete("c", "LINE-c", done_c);
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));  // all three due: one transaction
+  release.set_value();
+  const Status a = done_a.get_future().get(), b = done_b.get_future().get(), c = done_c.get_future().get();
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &saved), 0);
+  EXPECT_FALSE(b.ok());
+  EXPECT_FALSE(a.ok()) << "a's line was lost with the failed write: a must not commit without it";
+  EXPECT_FALSE(c.ok());
+  EXPECT_EQ(a.code(), StatusCode::kIoError) << a.ToString() << " (an I/O error is retried by the dispatcher)";
+  EXPECT_EQ(StateOf(*inbox_, "a"), MessageState::kInFlight);
+
+  // The next transaction starts clean: committed lines only.
+  ASSERT_TRUE(inbox_->Complete("2021000000000001", "a", {}, 1, [&](InboxTransaction& tx) {
+                      return sink.AppendInTransaction(tx, "LINE-a");
+                    }).ok());
+  EXPECT_EQ(ReadAll(out_), "LINE-a\n");
 }
 
 // A process killed after the sink's fdatasync of several lines and before the inbox commit: the
