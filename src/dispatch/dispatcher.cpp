@@ -95,9 +95,10 @@ struct Dispatcher::Impl final : StoreClaimer {
   int idle_workers_ = 0;  // waiting on worker_cv_ (a notified one counts until it wakes)
   int awaiting_commit_ = 0;  // handled, result not yet committed (bounded: workers wait)
   int reserved_ = 0;         // slots promised to stores being committed (Reserve, until Claimed)
-  // The messages this dispatcher has claimed, until their results commit, with the DispatchNow
-  // requests that came for them meanwhile: those get that result instead of failing to claim it
-  // (after-handle: the store, or the scheduler woken by it, may claim a message before its DispatchNow).
+  // The messages this dispatcher has claimed (scheduler, store or DispatchNow), until their results
+  // commit, with the DispatchNow requests that came for them meanwhile: those get that result
+  // instead of failing to claim it (after-handle: the scheduler woken by the store may claim a
+  // message before its DispatchNow does; a redelivery may arrive while the first copy runs).
   std::unordered_map<std::string, std::vector<std::function<void(DispatchResult)>>> held_;
   bool claims_on_store_ = false;  // registered with the inbox as its StoreClaimer
   // Results whose commit failed, with when to record them again (they count in awaiting_commit_).
@@ -182,12 +183,15 @@ void Dispatcher::Impl::Claimed(std::vector<StoredMessage> messages, int reserved
   }
   if (messages.size() == 1) worker_cv_.notify_one();
   if (messages.size() > 1) worker_cv_.notify_all();
-  if (left_pending) scheduler_cv_.notify_one();
+  // Slots given back unused (duplicates, a failed store or commit) may be what a scheduler waiting
+  // for room needs.
+  if (left_pending || static_cast<int>(messages.size()) < reserved) scheduler_cv_.notify_one();
   idle_cv_.notify_all();
 }
 
 namespace {
-std::string HeldKey(const InboundMessage& m) { return m.app_id + '\n' + m.msg_id; }
+std::string HeldKey(const std::string& app_id, const std::string& msg_id) { return app_id + '\n' + msg_id; }
+std::string HeldKey(const InboundMessage& m) { return HeldKey(m.app_id, m.msg_id); }
 }  // namespace
 
 void Dispatcher::Impl::QueueClaimedLocked(StoredMessage message) {
@@ -259,8 +263,18 @@ void Dispatcher::Impl::Stop() {
     std::lock_guard lock(mu_);
     left.swap(queue_);
   }
+  std::unordered_map<std::string, std::vector<std::function<void(DispatchResult)>>> held;
+  {
+    std::lock_guard lock(mu_);
+    held.swap(held_);  // claims that never ran (no worker could start): their followers too
+  }
   for (Task& task : left) {
     if (task.done) task.done(MakeResult(DispatchResult::Kind::kRetry, "dispatcher is stopped"));
+  }
+  for (auto& [key, followers] : held) {
+    for (auto& follower : followers) {
+      if (follower) follower(MakeResult(DispatchResult::Kind::kRetry, "dispatcher is stopped"));
+    }
   }
   idle_cv_.notify_all();
 }
@@ -478,10 +492,20 @@ void Dispatcher::Impl::RunTask(Task& task) {
       return;
     }
     if (!claimed->has_value()) {
+      {
+        // Claimed by this dispatcher meanwhile (the scheduler, a store): answered with that result.
+        std::lock_guard lock(mu_);
+        if (auto held = held_.find(HeldKey(task.app_id, task.msg_id)); held != held_.end()) {
+          held->second.push_back(std::move(task.done));
+          return;
+        }
+      }
       if (task.done) task.done(ResultOfUnclaimable(task.app_id, task.msg_id));
       return;
     }
     message = std::move(**claimed);
+    std::lock_guard lock(mu_);
+    held_.try_emplace(HeldKey(message->message));  // a redelivery's DispatchNow waits for this result
   }
   std::shared_ptr<Attempt> attempt = RunHandler(std::move(*message));
   attempt->done = std::move(task.done);
@@ -649,16 +673,17 @@ void Dispatcher::Impl::OnRecorded(const std::shared_ptr<Attempt>& attempt, const
     }
   }
   if (status.ok() && result.kind == DispatchResult::Kind::kRetry) Notify();  // may be due soon
-  if (options_.on_result) options_.on_result(m, result);
-  if (attempt->done) attempt->done(result);
   std::vector<std::function<void(DispatchResult)>> followers;
   {
+    // No longer held before anyone hears the result: a DispatchNow made after it claims anew.
     std::lock_guard lock(mu_);
     if (auto held = held_.find(HeldKey(m.message)); held != held_.end()) {
       followers = std::move(held->second);
       held_.erase(held);
     }
   }
+  if (options_.on_result) options_.on_result(m, result);
+  if (attempt->done) attempt->done(result);
   for (auto& follower : followers) {
     if (follower) follower(result);
   }

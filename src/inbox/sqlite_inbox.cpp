@@ -193,8 +193,13 @@ void SqliteInbox::RemoveStoreClaimer(StoreClaimer* claimer) {
   std::unique_lock lock(mu_);
   if (claimer_ != claimer || claimer == nullptr) return;
   claimer_ = nullptr;
-  // On the writer thread (from a callback) the group in progress is ours: it cannot be waited for.
-  if (!OnWriterThread()) claimer_cv_.wait(lock, [this] { return !claimer_busy_; });
+  if (OnWriterThread()) {
+    // From a callback: the group in progress is ours and cannot be waited for; nothing later in it
+    // (a synchronous Store from another callback) may use the claimer.
+    group_claimer_ = nullptr;
+    return;
+  }
+  claimer_cv_.wait(lock, [this] { return !claimer_busy_; });
 }
 
 // ---- the writer thread ----
@@ -217,11 +222,10 @@ void SqliteInbox::WriterLoop() {
       claimer_busy_ = claimer_ != nullptr;
     }
     CommitGroup(ops);
-    if (group_claimer_ != nullptr) {
+    {
       std::lock_guard lock(mu_);
       group_claimer_ = nullptr;
-      claimer_busy_ = false;
-      claimer_cv_.notify_all();
+      if (std::exchange(claimer_busy_, false)) claimer_cv_.notify_all();
     }
     int64_t released = 0;
     for (const WriteOp& op : ops) {

@@ -156,7 +156,13 @@ SqliteInbox::WriteOp SqliteInbox::MakeStoreOp(std::vector<InboundMessage> batch,
     GroupClaim& claim = *group_claim_;
     const size_t mark = claim.claimed.size();
     bool left_pending = false;
-    Status status = InsertMessages(db, *messages, *outcomes, claim.reserved, claim.claimed, left_pending);
+    Status status;
+    try {
+      status = InsertMessages(db, *messages, *outcomes, claim.reserved, claim.claimed, left_pending);
+    } catch (...) {
+      claim.claimed.resize(mark);  // rolled back by the caller, as for an error
+      throw;
+    }
     if (status.ok()) {
       claim.left_pending = claim.left_pending || left_pending;
     } else {

@@ -72,11 +72,17 @@ TEST_F(StoreClaimTest, AStoreClaimsItsNewMessagesUpToTheRoomGrantedAndLeavesTheR
   RecordingClaimer second(5);
   EXPECT_FALSE(inbox_->AddStoreClaimer(&second)) << "one claimer at a time";
 
-  auto outcomes = inbox_->Store({Msg("old"), Msg("a"), Msg("b"), Msg("c")});
+  std::promise<size_t> calls_seen_by_callback;
+  std::promise<Result<std::vector<StoreOutcome>>> stored;
+  inbox_->StoreAsync({Msg("old"), Msg("a"), Msg("b"), Msg("c")}, [&](Result<std::vector<StoreOutcome>> r) {
+    calls_seen_by_callback.set_value(claimer.Calls().size());
+    stored.set_value(std::move(r));
+  });
+  auto outcomes = stored.get_future().get();
   ASSERT_TRUE(outcomes.ok()) << outcomes.status().ToString();
   EXPECT_EQ((*outcomes)[0], StoreOutcome::kDuplicate);
+  EXPECT_EQ(calls_seen_by_callback.get_future().get(), 1u) << "handed over before the store's callback runs";
 
-  // Handed over before the store's own callback returned: Store() has returned, so it is here.
   auto calls = claimer.Calls();
   ASSERT_EQ(calls.size(), 1u);
   EXPECT_EQ(calls[0].reserved, 2);
