@@ -86,7 +86,7 @@ JsonlSink::~JsonlSink() {
 void JsonlSink::CloseFile() {
   if (fd_ >= 0) ::close(fd_);
   fd_ = -1;
-  file_size_ = disk_size_ = pending_offset_ = 0;
+  disk_size_ = pending_offset_ = 0;
   pending_.clear();
 }
 
@@ -192,7 +192,7 @@ Status JsonlSink::AppendPostgres(InboxTransaction& tx, std::string_view line) {
   ALIPAYMSG_RETURN_IF_ERROR(first_in_transaction ? OpenForTransaction() : StillOpen());
   const int64_t total = static_cast<int64_t>(line.size()) + 1;
   // The offset is the committed size, or the file's end when someone cut the file shorter.
-  const std::string file_size = std::to_string(file_size_), length = std::to_string(total);
+  const std::string file_size = std::to_string(FileEnd()), length = std::to_string(total);
   const char* params[] = {key_.c_str(), file_size.c_str(), length.c_str()};
   Result<int64_t> offset = SinkRowInt(
       PQexecParams(conn,
@@ -223,10 +223,10 @@ Status JsonlSink::AppendPostgresDeferred(InboxTransaction& tx, PGconn* conn, std
         "reading the jsonl sink's size");
     if (!committed.ok()) return committed.status();
     // The committed size, or the file's end when someone cut the file shorter (as per line above).
-    deferred_ = Deferred{std::min(*committed, file_size_), 0};
+    deferred_ = Deferred{std::min(*committed, FileEnd()), 0};
   }
   ALIPAYMSG_RETURN_IF_ERROR(WriteAt(deferred_->end, line));
-  deferred_->end = file_size_;
+  deferred_->end = FileEnd();
   ++deferred_->lines;
   return Status::Ok();
 }
@@ -285,7 +285,7 @@ Status JsonlSink::OpenForTransaction() {
       by_fd.st_ino == by_path.st_ino) {
     // Also notices a truncation behind our back. Lines still pending belong to a transaction that
     // did not reach its commit: dropped.
-    file_size_ = disk_size_ = pending_offset_ = by_fd.st_size;
+    disk_size_ = pending_offset_ = by_fd.st_size;
     pending_.clear();
     return Status::Ok();
   }
@@ -297,7 +297,7 @@ Status JsonlSink::OpenForTransaction() {
     CloseFile();
     return status;
   }
-  file_size_ = disk_size_ = pending_offset_ = by_fd.st_size;
+  disk_size_ = pending_offset_ = by_fd.st_size;
   pending_.clear();
   if (!exists) created_ = true;
   return Status::Ok();
@@ -338,9 +338,9 @@ Status JsonlSink::AppendInTransaction(InboxTransaction& tx, std::string_view lin
   // Normally the file is exactly the committed size, or longer by writes whose transaction or
   // request did not commit (overwritten here). Shorter means someone truncated or replaced it:
   // append at its end.
-  const int64_t offset = std::min<int64_t>(committed->size, file_size_);
+  const int64_t offset = std::min<int64_t>(committed->size, FileEnd());
   ALIPAYMSG_RETURN_IF_ERROR(WriteAt(offset, line));
-  const int64_t new_size = file_size_;
+  const int64_t new_size = FileEnd();
 
   sqlite3_bind_text(write_, 1, path_.data(), static_cast<int>(path_.size()), SQLITE_STATIC);
   sqlite3_bind_int64(write_, 2, new_size);
@@ -352,11 +352,11 @@ Status JsonlSink::AppendInTransaction(InboxTransaction& tx, std::string_view lin
 }
 
 // Puts `line` + "\n" at `offset`, cutting off whatever followed (a rolled-back request's or an
-// aborted transaction's lines); file_size_ becomes the new end. The bytes reach the file in
+// aborted transaction's lines); FileEnd() becomes the new end. The bytes reach the file in
 // FlushPending, before the commit (or once a megabyte has gathered). Under mu_.
 Status JsonlSink::WriteAt(int64_t offset, std::string_view line) {
   constexpr size_t kFlushAtBytes = 1 << 20;
-  if (offset > file_size_) return Internal("the jsonl sink was asked to write past its end in " + path_);
+  if (offset > FileEnd()) return Internal("the jsonl sink was asked to write past its end in " + path_);
   if (offset < pending_offset_) {
     pending_.clear();  // everything gathered lies past the cut
     pending_offset_ = offset;
@@ -366,13 +366,12 @@ Status JsonlSink::WriteAt(int64_t offset, std::string_view line) {
   pending_.append(line);
   pending_ += '\n';
   unsynced_ = true;
-  file_size_ = pending_offset_ + static_cast<int64_t>(pending_.size());
   return pending_.size() >= kFlushAtBytes ? FlushPending() : Status::Ok();
 }
 
 // Writes the gathered bytes at pending_offset_ and cuts the file after them. Under mu_.
 Status JsonlSink::FlushPending() {
-  const int64_t end = pending_offset_ + static_cast<int64_t>(pending_.size());
+  const int64_t end = FileEnd();
   size_t written = 0;
   while (written < pending_.size()) {
     const ssize_t n = ::pwrite(fd_, pending_.data() + written, pending_.size() - written,

@@ -159,12 +159,13 @@ class JsonlSink final : public Sink {
   std::string key_;  // the file's row in a PostgreSQL inbox (set by Recover(Inbox&, key))
   std::mutex mu_;  // the writer thread normally; tests may use several inboxes
   int fd_ = -1;
-  int64_t file_size_ = 0;      // of the open file, as this sink left it, pending bytes included
   int64_t disk_size_ = 0;      // of the open file, as written so far
   // A transaction's lines, gathered and written at once before its commit (FlushPending): one
   // write per transaction instead of one per line. They go at pending_offset_.
   std::string pending_;
   int64_t pending_offset_ = 0;
+  // The end of the file as this sink leaves it, gathered lines included.
+  int64_t FileEnd() const { return pending_offset_ + static_cast<int64_t>(pending_.size()); }
   bool unsynced_ = false;      // written since the last fdatasync
   bool created_ = false;       // created since the last sync: its directory entry needs an fsync
   // The current all_or_nothing PostgreSQL transaction's lines: where the next goes, and how many.
