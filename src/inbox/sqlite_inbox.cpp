@@ -210,6 +210,7 @@ void SqliteInbox::WriterLoop() {
   const auto linger = std::chrono::milliseconds(options_.complete_linger_ms);
   while (true) {
     std::vector<WriteOp> ops;
+    bool claimer_in_use = false;
     {
       std::unique_lock lock(mu_);
       bool lingering_due = false;
@@ -219,13 +220,14 @@ void SqliteInbox::WriterLoop() {
       }
       ops = TakeGroup(lingering_due);
       group_claimer_ = claimer_;
-      claimer_busy_ = claimer_ != nullptr;
+      claimer_in_use = claimer_busy_ = claimer_ != nullptr;
     }
     CommitGroup(ops);
-    {
+    if (claimer_in_use) {
       std::lock_guard lock(mu_);
       group_claimer_ = nullptr;
-      if (std::exchange(claimer_busy_, false)) claimer_cv_.notify_all();
+      claimer_busy_ = false;
+      claimer_cv_.notify_all();
     }
     int64_t released = 0;
     for (const WriteOp& op : ops) {

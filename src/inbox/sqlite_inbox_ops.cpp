@@ -93,8 +93,12 @@ Status InsertMessages(Db& db, const std::vector<InboundMessage>& messages, std::
   outcomes.reserve(messages.size());
   auto insert = db.Prepare(kInsertMessage);
   if (!insert.ok()) return insert.status();
-  auto insert_claimed = db.Prepare(reserved > 0 ? kInsertClaimedMessage : kInsertMessage);
-  if (!insert_claimed.ok()) return insert_claimed.status();
+  std::unique_ptr<Stmt> insert_claimed;  // only when this group may claim
+  if (reserved > 0) {
+    auto prepared = db.Prepare(kInsertClaimedMessage);
+    if (!prepared.ok()) return prepared.status();
+    insert_claimed = std::move(*prepared);
+  }
   auto insert_body = db.Prepare(kInsertBody);
   if (!insert_body.ok()) return insert_body.status();
   static const std::string kBumpDeliveryCount =
@@ -108,7 +112,7 @@ Status InsertMessages(Db& db, const std::vector<InboundMessage>& messages, std::
                              m.msg_api + "\")");
     }
     const bool claiming = static_cast<int>(claimed.size()) < reserved;
-    Stmt& stmt = claiming ? **insert_claimed : **insert;
+    Stmt& stmt = claiming ? *insert_claimed : **insert;
     stmt.Bind(1, m.app_id).Bind(2, m.msg_id).Bind(3, m.msg_api).Bind(4, m.channel);
     stmt.Bind(5, m.received_at_ms);
     ALIPAYMSG_RETURN_IF_ERROR(stmt.Run());
