@@ -34,6 +34,17 @@ class ClaimOnStoreTest : public ::testing::Test {
                        }).ok());
   }
   int64_t Commits() { return inbox_->Stats()->commits; }
+  // Handlers that count in `started`, then wait for release_ before they finish (counted in handled_).
+  Router GatedRouter(std::atomic<int>& started) {
+    Router router;
+    EXPECT_TRUE(router.On("*", [this, &started](MessageView&) {
+                        started.fetch_add(1);
+                        released_.wait();
+                        handled_.fetch_add(1);
+                        return HandlerOutcome::Done();
+                      }).ok());
+    return router;
+  }
   MessageState StateOf(const std::string& msg_id) {
     auto got = inbox_->Get(kApp, msg_id);
     return got.ok() && got->has_value() ? (*got)->state : MessageState::kDead;
@@ -45,6 +56,8 @@ class ClaimOnStoreTest : public ::testing::Test {
   DispatcherOptions options_;
   Router router_;
   std::atomic<int> handled_{0};
+  std::promise<void> release_;
+  std::shared_future<void> released_ = release_.get_future().share();
 };
 
 TEST_F(ClaimOnStoreTest, AStoreHandsItsMessagesToASleepingDispatcherWithoutAClaimTransaction) {
@@ -71,24 +84,15 @@ TEST_F(ClaimOnStoreTest, AStoreHandsItsMessagesToASleepingDispatcherWithoutAClai
 TEST_F(ClaimOnStoreTest, WithoutRoomTheStoreLeavesThemPendingAndTheDispatcherClaimsThemItself) {
   options_.threads = 1;
   options_.prefetch = 0;
-  std::promise<void> release;
-  std::shared_future<void> released = release.get_future().share();
   std::atomic<int> started{0};
-  Router router;
-  ASSERT_TRUE(router.On("*", [&](MessageView&) {
-                      started.fetch_add(1);
-                      released.wait();
-                      handled_.fetch_add(1);
-                      return HandlerOutcome::Done();
-                    }).ok());
-  Dispatcher d(*inbox_, router, options_);
+  Dispatcher d(*inbox_, GatedRouter(started), options_);
   ASSERT_TRUE(d.Start().ok());
   ASSERT_TRUE(d.WaitIdle(10s));
   ASSERT_TRUE(inbox_->Store({Msg("first"), Msg("second"), Msg("third")}).ok());
   ASSERT_TRUE(testing::WaitUntil([&] { return started.load() == 1; }, 10s));
   EXPECT_EQ(StateOf("first"), MessageState::kInFlight);
   EXPECT_EQ(StateOf("second"), MessageState::kPending) << "one slot: the rest waits in the inbox";
-  release.set_value();
+  release_.set_value();
   ASSERT_TRUE(testing::WaitUntil([&] { return handled_.load() == 3; }, 10s)) << "claimed later without a Notify()";
   ASSERT_TRUE(d.WaitIdle(10s));
   EXPECT_EQ(inbox_->Stats()->done, 3);
@@ -97,16 +101,8 @@ TEST_F(ClaimOnStoreTest, WithoutRoomTheStoreLeavesThemPendingAndTheDispatcherCla
 TEST_F(ClaimOnStoreTest, DispatchNowOfAMessageAStoreAlreadyHandedOverWaitsForItsResult) {
   // An after-handle client built by hand with claim_on_store left on: the store hands the message
   // over before the client asks for it; the client still gets the handler's result, not "being handled".
-  std::promise<void> release;
-  std::shared_future<void> released = release.get_future().share();
   std::atomic<int> calls{0};
-  Router router;
-  ASSERT_TRUE(router.On("*", [&](MessageView&) {
-                      calls.fetch_add(1);
-                      released.wait();
-                      return HandlerOutcome::Done();
-                    }).ok());
-  Dispatcher d(*inbox_, router, options_);
+  Dispatcher d(*inbox_, GatedRouter(calls), options_);
   ASSERT_TRUE(d.Start().ok());
   ASSERT_TRUE(d.WaitIdle(10s));
   ASSERT_TRUE(inbox_->Store({Msg("m")}).ok());
@@ -117,7 +113,7 @@ TEST_F(ClaimOnStoreTest, DispatchNowOfAMessageAStoreAlreadyHandedOverWaitsForIts
   d.DispatchNow(stored, [&](DispatchResult r) { result.set_value(r); });
   auto future = result.get_future();
   EXPECT_EQ(future.wait_for(200ms), std::future_status::timeout) << "answered before the handler finished";
-  release.set_value();
+  release_.set_value();
   ASSERT_EQ(future.wait_for(10s), std::future_status::ready);
   EXPECT_EQ(future.get().kind, DispatchResult::Kind::kDone);
   EXPECT_EQ(calls.load(), 1) << "run once";
