@@ -112,6 +112,28 @@ class SessionImpl final : public Session,
     if (shared_->gate_open) asio::post(strand_, std::forward<F>(fn));
   }
 
+  // A callback for a thread the Client does not own (the inbox's writer, a dispatcher worker): it
+  // runs continuation(self, link, args...) on the strand, unless the Client is gone. It holds the
+  // session and the link only weakly. That thread may let go of the callback after the Client, and
+  // its io_context, are destroyed; the last reference to a session or a link dropped there would
+  // destroy their timers and sockets after their io_context. A strong reference exists only under the
+  // open gate (the io_context lives) and then moves into the posted handler.
+  template <class F>
+  auto OnStrandFromForeignThread(const std::shared_ptr<Link>& link, F continuation) {
+    return [shared = shared_, weak_self = weak_from_this(), weak_link = std::weak_ptr<Link>(link),
+            continuation = std::move(continuation)](auto... args) mutable {
+      std::lock_guard lock(shared->gate_mutex);
+      if (!shared->gate_open) return;
+      std::shared_ptr<SessionImpl> self = weak_self.lock();
+      if (!self) return;
+      auto& strand = self->strand_;
+      asio::post(strand, [self = std::move(self), link = weak_link.lock(), continuation = std::move(continuation),
+                          ... args = std::move(args)]() mutable {
+        continuation(*self, link, std::move(args)...);
+      });
+    };
+  }
+
   asio::awaitable<void> Run();
   asio::awaitable<Result<Registration>> Register();
   asio::awaitable<Result<std::shared_ptr<Link>>> Connect(const Registration& registration);
@@ -431,15 +453,13 @@ void SessionImpl::Store(const std::shared_ptr<Link>& link, Intake intake, Steady
   else kept.msg_id = intake.message.msg_id;
   std::vector<InboundMessage> batch;
   batch.push_back(std::move(intake.message));
-  options_.inbox->StoreAsync(
-      std::move(batch), [self = shared_from_this(), link, frame = std::move(intake.frame),
-                         message = std::move(kept), read_at](Result<std::vector<StoreOutcome>> result) mutable {
-        // On the inbox's writer thread: hop back to the strand.
-        self->PostFromAnyThread([self, link = std::move(link), frame = std::move(frame),
-                                 message = std::move(message), result = std::move(result), read_at]() mutable {
-          self->OnStored(link, frame, message, std::move(result), read_at);
-        });
+  // Called on the inbox's writer thread.
+  Inbox::StoreCallback stored = OnStrandFromForeignThread(
+      link, [frame = std::move(intake.frame), message = std::move(kept), read_at](
+                SessionImpl& self, const std::shared_ptr<Link>& link, Result<std::vector<StoreOutcome>> result) {
+        self.OnStored(link, frame, message, std::move(result), read_at);
       });
+  options_.inbox->StoreAsync(std::move(batch), std::move(stored));
 }
 
 void SessionImpl::OnStored(const std::shared_ptr<Link>& link, const Frame& frame,
@@ -467,12 +487,13 @@ void SessionImpl::OnStored(const std::shared_ptr<Link>& link, const Frame& frame
     Ack(link, frame, true, read_at);
     return;
   }
+  // Called on a dispatcher worker.
   options_.handle_now(message, outcome,
-                      [self = shared_from_this(), link, frame, read_at](bool handled) {
-                        self->PostFromAnyThread([self, link, frame, read_at, handled] {
-                          self->Ack(link, frame, handled, read_at);
-                        });
-                      });
+                      OnStrandFromForeignThread(link, [frame, read_at](SessionImpl& self,
+                                                                     const std::shared_ptr<Link>& link,
+                                                                     bool handled) {
+                        self.Ack(link, frame, handled, read_at);
+                      }));
 }
 
 void SessionImpl::Ack(const std::shared_ptr<Link>& link, const Frame& frame, bool success,
