@@ -77,9 +77,10 @@ string(CONFIGURE [[
   endif()]] alipaymsg_strip_archives @ONLY)
 install(CODE "${alipaymsg_strip_archives}" COMPONENT dev)
 # Static libraries: a consumer links their dependencies itself (alipaymsgConfig.cmake finds them,
-# pkg-config through libpq, openssl, sqlite3 and spdlog).
+# pkg-config through openssl, sqlite3 and spdlog). libpq is loaded at run time, when a PostgreSQL
+# inbox opens: no libpq-dev.
 set(CPACK_DEBIAN_DEV_PACKAGE_DEPENDS
-  "libssl-dev (>= 3), libsqlite3-dev, libpq-dev, libspdlog-dev, libboost-json1.81-dev, libboost-url1.81-dev, pkg-config")
+  "libssl-dev (>= 3), libsqlite3-dev, libspdlog-dev, libboost-json1.81-dev, libboost-url1.81-dev, pkg-config")
 
 set(CPACK_DEBIAN_DAEMON_PACKAGE_NAME alipay-msgd)
 set(CPACK_DEBIAN_DAEMON_PACKAGE_SECTION net)
@@ -90,7 +91,8 @@ webhook, Redis Streams, NATS JetStream). alipay-msg checks its config, prints
 certificate SNs, signs and verifies, and inspects the inbox. The service runs
 as the system user alipay-msgd, its state in /var/lib/alipay-msgd.")
 # adduser for the postinst; the shared libraries come from dpkg-shlibdeps.
-set(CPACK_DEBIAN_DAEMON_PACKAGE_DEPENDS "adduser")
+# libpq5: the daemon loads libpq only when its inbox is PostgreSQL, so dpkg-shlibdeps does not see it.
+set(CPACK_DEBIAN_DAEMON_PACKAGE_DEPENDS "adduser, libpq5")
 set(CPACK_DEBIAN_DAEMON_PACKAGE_CONTROL_EXTRA
   ${ALIPAYMSG_PACKAGING_DIR}/debian/postinst
   ${ALIPAYMSG_PACKAGING_DIR}/debian/prerm

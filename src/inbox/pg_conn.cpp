@@ -6,7 +6,7 @@ namespace alipaymsg::inbox {
 
 PgResult& PgResult::operator=(PgResult&& other) noexcept {
   if (this != &other) {
-    PQclear(result_);
+    Pq().PQclear(result_);
     result_ = other.result_;
     other.result_ = nullptr;
   }
@@ -14,29 +14,29 @@ PgResult& PgResult::operator=(PgResult&& other) noexcept {
 }
 
 std::string PgResult::Text(int row, int column) const {
-  return std::string(PQgetvalue(result_, row, column),
-                     static_cast<size_t>(PQgetlength(result_, row, column)));
+  return std::string(Pq().PQgetvalue(result_, row, column),
+                     static_cast<size_t>(Pq().PQgetlength(result_, row, column)));
 }
 
 int64_t PgResult::Int(int row, int column) const {
-  const char* begin = PQgetvalue(result_, row, column);
+  const char* begin = Pq().PQgetvalue(result_, row, column);
   int64_t value = 0;
-  std::from_chars(begin, begin + PQgetlength(result_, row, column), value);
+  std::from_chars(begin, begin + Pq().PQgetlength(result_, row, column), value);
   return value;
 }
 
 std::string PgResult::Bytes(int row, int column) const {
   size_t length = 0;
   unsigned char* raw =
-      PQunescapeBytea(reinterpret_cast<const unsigned char*>(PQgetvalue(result_, row, column)), &length);
+      Pq().PQunescapeBytea(reinterpret_cast<const unsigned char*>(Pq().PQgetvalue(result_, row, column)), &length);
   if (raw == nullptr) return {};
   std::string out(reinterpret_cast<char*>(raw), length);
-  PQfreemem(raw);
+  Pq().PQfreemem(raw);
   return out;
 }
 
 int64_t PgResult::Changed() const {
-  const char* tuples = PQcmdTuples(result_);
+  const char* tuples = Pq().PQcmdTuples(result_);
   int64_t value = 0;
   std::from_chars(tuples, tuples + std::char_traits<char>::length(tuples), value);
   return value;
@@ -55,6 +55,7 @@ std::string PgErrorText(const char* message) {
 Result<std::unique_ptr<PgConn>> PgConn::Connect(const std::string& url, const std::string& password,
                                                 int connect_timeout_ms,
                                                 const std::string& application_name) {
+  ALIPAYMSG_RETURN_IF_ERROR(LoadLibPq().status());
   const std::string timeout = std::to_string(std::max(1, (connect_timeout_ms + 999) / 1000));
   // Earlier keywords are overridden by what the expanded URL (dbname) carries, so a password in the
   // URL wins over `password`; later keywords override the URL (the timeout is ours to bound).
@@ -71,16 +72,16 @@ Result<std::unique_ptr<PgConn>> PgConn::Connect(const std::string& url, const st
   values.push_back(timeout.c_str());
   keys.push_back(nullptr);
   values.push_back(nullptr);
-  PGconn* conn = PQconnectdbParams(keys.data(), values.data(), /*expand_dbname=*/1);
+  PGconn* conn = Pq().PQconnectdbParams(keys.data(), values.data(), /*expand_dbname=*/1);
   if (conn == nullptr) return Unavailable("cannot connect to PostgreSQL: out of memory");
-  if (PQstatus(conn) != CONNECTION_OK) {
+  if (Pq().PQstatus(conn) != CONNECTION_OK) {
     Status status = Unavailable("cannot connect to PostgreSQL at " + RedactPgUrl(url) + ": " +
-                                PgErrorText(PQerrorMessage(conn)));
-    PQfinish(conn);
+                                PgErrorText(Pq().PQerrorMessage(conn)));
+    Pq().PQfinish(conn);
     return status;
   }
   // Library code never prints: libpq's default notice processor writes NOTICEs to stderr.
-  PQsetNoticeProcessor(conn, [](void*, const char*) {}, nullptr);
+  Pq().PQsetNoticeProcessor(conn, [](void*, const char*) {}, nullptr);
   std::unique_ptr<PgConn> out(new PgConn(conn));
   // Our statements keep time in milliseconds since the epoch themselves; UTC only for the leases'
   // timestamptz, which never leave the database.
@@ -88,14 +89,14 @@ Result<std::unique_ptr<PgConn>> PgConn::Connect(const std::string& url, const st
   return out;
 }
 
-PgConn::~PgConn() { PQfinish(conn_); }
+PgConn::~PgConn() { Pq().PQfinish(conn_); }
 
 Status PgConn::Reset() {
   prepared_.clear();  // they lived in the old session
-  PQreset(conn_);
-  PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
-  if (PQstatus(conn_) != CONNECTION_OK) {
-    return Unavailable("cannot reconnect to PostgreSQL: " + PgErrorText(PQerrorMessage(conn_)));
+  Pq().PQreset(conn_);
+  Pq().PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
+  if (Pq().PQstatus(conn_) != CONNECTION_OK) {
+    return Unavailable("cannot reconnect to PostgreSQL: " + PgErrorText(Pq().PQerrorMessage(conn_)));
   }
   return Run("SET TIME ZONE 'UTC'");
 }
@@ -164,10 +165,10 @@ Result<PgResult> PgConn::Exec(const std::string& sql, const std::vector<PgParam>
   last_sqlstate_.clear();
   PGresult* raw;
   if (params.empty()) {
-    raw = PQexec(conn_, sql.c_str());
+    raw = Pq().PQexec(conn_, sql.c_str());
   } else {
     ParamArrays p(params);
-    raw = PQexecParams(conn_, sql.c_str(), static_cast<int>(params.size()), nullptr, p.values.data(),
+    raw = Pq().PQexecParams(conn_, sql.c_str(), static_cast<int>(params.size()), nullptr, p.values.data(),
                        p.lengths.data(), p.formats.data(), /*resultFormat=*/0);
   }
   return Finish(raw, sql);
@@ -176,28 +177,28 @@ Result<PgResult> PgConn::Exec(const std::string& sql, const std::vector<PgParam>
 Result<PgResult> PgConn::ExecPrepared(const char* name, const std::string& sql, const std::vector<PgParam>& params) {
   last_sqlstate_.clear();
   if (!prepared_.count(name)) {
-    auto prepared = Finish(PQprepare(conn_, name, sql.c_str(), static_cast<int>(params.size()), nullptr), sql);
+    auto prepared = Finish(Pq().PQprepare(conn_, name, sql.c_str(), static_cast<int>(params.size()), nullptr), sql);
     if (!prepared.ok()) return prepared.status();
     prepared_.insert(name);
   }
   ParamArrays p(params);
-  return Finish(PQexecPrepared(conn_, name, static_cast<int>(params.size()), p.values.data(), p.lengths.data(),
+  return Finish(Pq().PQexecPrepared(conn_, name, static_cast<int>(params.size()), p.values.data(), p.lengths.data(),
                                p.formats.data(), /*resultFormat=*/0),
                 sql);
 }
 
 Result<PgResult> PgConn::Finish(PGresult* raw, const std::string& sql) {
   PgResult result(raw);
-  const ExecStatusType status = raw ? PQresultStatus(raw) : PGRES_FATAL_ERROR;
+  const ExecStatusType status = raw ? Pq().PQresultStatus(raw) : PGRES_FATAL_ERROR;
   if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return result;
-  const char* state = raw ? PQresultErrorField(raw, PG_DIAG_SQLSTATE) : nullptr;
+  const char* state = raw ? Pq().PQresultErrorField(raw, PG_DIAG_SQLSTATE) : nullptr;
   if (state) last_sqlstate_ = state;
   std::string what = sql.substr(0, sql.find_first_of("(\n"));
   if (what.size() > 60) what = what.substr(0, 60) + "...";
-  std::string message = raw ? PQresultErrorMessage(raw) : "";
-  if (message.empty()) message = PQerrorMessage(conn_);
+  std::string message = raw ? Pq().PQresultErrorMessage(raw) : "";
+  if (message.empty()) message = Pq().PQerrorMessage(conn_);
   const std::string text = "PostgreSQL: " + PgErrorText(message.c_str()) + " (in " + what + ")";
-  if (PQstatus(conn_) == CONNECTION_BAD) return Unavailable("lost the connection to " + text);
+  if (Pq().PQstatus(conn_) == CONNECTION_BAD) return Unavailable("lost the connection to " + text);
   return IoError(text);
 }
 

@@ -3,7 +3,6 @@
 // Internal to the PostgreSQL inbox (and the jsonl sink's PostgreSQL path).
 #pragma once
 
-#include <libpq-fe.h>
 
 #include <cstdint>
 #include <memory>
@@ -14,6 +13,7 @@
 #include <vector>
 
 #include "alipaymsg/status.h"
+#include "inbox/libpq.h"
 
 namespace alipaymsg::inbox {
 
@@ -56,10 +56,10 @@ class PgResult {
   PgResult(PgResult&& other) noexcept : result_(other.result_) { other.result_ = nullptr; }
   PgResult& operator=(PgResult&& other) noexcept;
   PgResult(const PgResult&) = delete;
-  ~PgResult() { PQclear(result_); }
+  ~PgResult() { Pq().PQclear(result_); }
 
-  int rows() const { return PQntuples(result_); }
-  bool IsNull(int row, int column) const { return PQgetisnull(result_, row, column) != 0; }
+  int rows() const { return Pq().PQntuples(result_); }
+  bool IsNull(int row, int column) const { return Pq().PQgetisnull(result_, row, column) != 0; }
   std::string Text(int row, int column) const;
   int64_t Int(int row, int column) const;
   // A bytea column (text result format: "\x..." hex).
@@ -84,7 +84,7 @@ class PgConn {
   PgConn& operator=(const PgConn&) = delete;
 
   PGconn* handle() { return conn_; }
-  bool broken() const { return PQstatus(conn_) == CONNECTION_BAD; }
+  bool broken() const { return Pq().PQstatus(conn_) == CONNECTION_BAD; }
   // Reconnects a broken connection (same parameters).
   Status Reset();
 
