@@ -1,6 +1,8 @@
 #include "daemon/sinks.h"
 #include "daemon/sink_bus.h"
 #include "base/msg_api_pattern.h"
+#include "base/utf8.h"
+#include "protocol/json_check.h"
 
 #include <boost/json.hpp>
 #include <algorithm>
@@ -23,15 +25,27 @@ std::string Rfc3339Utc(int64_t unix_ms) {
 
 std::string MessageJson(const MessageView& message) {
   namespace json = boost::json;
-  auto quoted = [](std::string_view s) { return json::serialize(json::string_view(s.data(), s.size())); };
+  // A JSON string must be UTF-8: invalid bytes (a GBK form, say) become U+FFFD, as a decoder would
+  // show them, so that the line stays JSON. The inbox keeps the bytes as they came.
+  auto quoted = [](std::string_view s) {
+    if (IsValidUtf8(s)) return json::serialize(json::string_view(s.data(), s.size()));
+    const std::string valid = ReplaceInvalidUtf8(s, "\xEF\xBF\xBD");
+    return json::serialize(json::string_view(valid.data(), valid.size()));
+  };
   std::string biz;
   const std::string& raw = message.biz_content();
+  // Checked without building a document: most bizContent is kept as it is. One on several lines is
+  // parsed again to be written on one (json::parse's default depth, as before).
+  constexpr int kDepth = 32;
   json::error_code ec;
-  json::value parsed = json::parse(raw, ec);
-  if (ec) {
+  json::value parsed;
+  if (!protocol_internal::CheckJson(raw, kDepth).IsOneValue(raw)) {
     biz = quoted(raw);
-  } else if (raw.find_first_of("\r\n") != std::string::npos) {
-    biz = json::serialize(parsed);
+  } else if (raw.find('\n') != std::string::npos || raw.find('\r') != std::string::npos) {
+    json::parse_options options;
+    options.max_depth = kDepth;
+    parsed = json::parse(raw, ec, {}, options);
+    biz = ec ? quoted(raw) : json::serialize(parsed);
   } else {
     // Exactly as received, minus surrounding whitespace.
     size_t begin = raw.find_first_not_of(" \t");

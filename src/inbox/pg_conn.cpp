@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include "base/utf8.h"
+
 namespace alipaymsg::inbox {
 
 PgResult& PgResult::operator=(PgResult&& other) noexcept {
@@ -244,56 +246,13 @@ std::string RedactPgUrl(std::string_view url) {
   return out;
 }
 
-bool IsPgText(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c == 0) return false;
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    int extra = 0;
-    uint32_t cp = 0;
-    if ((c & 0xE0) == 0xC0) {
-      extra = 1, cp = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-      extra = 2, cp = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-      extra = 3, cp = c & 0x07;
-    } else {
-      return false;
-    }
-    if (i + extra >= s.size()) return false;
-    for (int k = 1; k <= extra; ++k) {
-      const auto cc = static_cast<unsigned char>(s[i + k]);
-      if ((cc & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (cc & 0x3F);
-    }
-    static constexpr uint32_t kMin[] = {0, 0x80, 0x800, 0x10000};
-    if (cp < kMin[extra] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
-    i += extra + 1;
-  }
-  return true;
-}
+bool IsPgText(std::string_view s) { return s.find('\0') == std::string_view::npos && IsValidUtf8(s); }
 
 std::string ToPgText(std::string_view s) {
   if (IsPgText(s)) return std::string(s);
-  std::string out;
-  out.reserve(s.size());
-  // Byte by byte: keep each well-formed sequence, replace the rest.
-  size_t i = 0;
-  while (i < s.size()) {
-    size_t len = 1;
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0xC0) len = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
-    if (i + len <= s.size() && IsPgText(s.substr(i, len))) {
-      out.append(s.substr(i, len));
-      i += len;
-    } else {
-      out.push_back('?');
-      ++i;
-    }
+  std::string out = ReplaceInvalidUtf8(s, "?");
+  for (char& c : out) {
+    if (c == '\0') c = '?';
   }
   return out;
 }

@@ -1,9 +1,7 @@
 // The signed frames: PRODUCE (§10.1, signed by the app) and CONSUME verification (§9.2).
-#include <boost/json/basic_parser_impl.hpp>
-
 #include "alipaymsg/crypto.h"
 #include "protocol/frame.h"
-#include "protocol/json_handler_base.h"
+#include "protocol/json_check.h"
 #include "protocol/text_util.h"
 
 namespace alipaymsg {
@@ -11,47 +9,15 @@ namespace {
 
 using protocol_internal::IsBlank;
 
-// Validates that `text` is exactly one JSON object (nothing kept).
-class ObjectValidator : public protocol_internal::JsonHandlerBase {
- public:
-  bool top_is_object() const { return top_is_object_; }
-
-  bool on_object_begin(error_code&) { return Value(true); }
-  bool on_object_end(std::size_t, error_code&) { return true; }
-  bool on_array_begin(error_code&) { return Value(false); }
-  bool on_array_end(std::size_t, error_code&) { return true; }
-  bool on_key_part(string_view, std::size_t, error_code&) { return true; }
-  bool on_key(string_view, std::size_t, error_code&) { return true; }
-  bool on_string_part(string_view, std::size_t, error_code&) { return Value(false); }
-  bool on_string(string_view, std::size_t, error_code&) { return Value(false); }
-  bool on_number_part(string_view, error_code&) { return Value(false); }
-  bool on_int64(int64_t, string_view, error_code&) { return Value(false); }
-  bool on_uint64(uint64_t, string_view, error_code&) { return Value(false); }
-  bool on_double(double, string_view, error_code&) { return Value(false); }
-  bool on_bool(bool, error_code&) { return Value(false); }
-  bool on_null(error_code&) { return Value(false); }
-
- private:
-  bool Value(bool object) {
-    if (!seen_) {
-      seen_ = true;
-      top_is_object_ = object;
-    }
-    return true;
-  }
-  bool seen_ = false;
-  bool top_is_object_ = false;
-};
-
 Status ValidateJsonObject(std::string_view text) {
-  boost::json::parse_options options;
-  options.max_depth = 64;
-  boost::json::basic_parser<ObjectValidator> parser(options);
-  boost::system::error_code ec;
-  const std::size_t n = parser.write_some(false, text.data(), text.size(), ec);
-  if (ec) return InvalidArgument("content is not valid JSON: " + ec.message() + " near byte " + std::to_string(n));
-  if (n != text.size()) return InvalidArgument("content has text after the JSON value at byte " + std::to_string(n));
-  if (!parser.handler().top_is_object()) return InvalidArgument("content must be a JSON object");
+  const protocol_internal::JsonCheck check = protocol_internal::CheckJson(text, 64);
+  if (check.error) {
+    return InvalidArgument("content is not valid JSON: " + check.error.message() + " near byte " +
+                           std::to_string(check.consumed));
+  }
+  if (check.consumed != text.size())
+    return InvalidArgument("content has text after the JSON value at byte " + std::to_string(check.consumed));
+  if (!check.top_is_object) return InvalidArgument("content must be a JSON object");
   return Status::Ok();
 }
 

@@ -46,6 +46,43 @@ TEST(MessageJsonTest, MultiLineAndNonJsonBizContentStayOneValidLine) {
   EXPECT_NO_THROW(boost::json::parse(line));
 }
 
+// What json::parse accepts is kept (trimmed of spaces and tabs), or written on one line when it spans
+// several; anything else is quoted. The check builds no document but must draw the same line.
+TEST(MessageJsonTest, BizContentIsKeptOnlyWhenItIsExactlyOneJsonValue) {
+  StoredMessage stored;
+  stored.message = Msg("m1");
+  auto biz = [&](const std::string& content) {
+    stored.message.biz_content = content;
+    MessageView view(stored);
+    const std::string line = MessageJson(view);
+    boost::json::parse_options deep;
+    deep.max_depth = 64;
+    EXPECT_NO_THROW(boost::json::parse(line, {}, deep)) << line;
+    const size_t begin = line.find(",\"biz_content\":") + 15, end = line.find(",\"channel\":");
+    return line.substr(begin, end - begin);  // as written
+  };
+  EXPECT_EQ(biz(R"({"a":1})"), R"({"a":1})");
+  EXPECT_EQ(biz(" \t{\"a\": [1, 2.5, true, null]}\t "), R"({"a": [1, 2.5, true, null]})");
+  EXPECT_EQ(biz("[1,2]"), "[1,2]");
+  EXPECT_EQ(biz("42"), "42");
+  EXPECT_EQ(biz(R"("text")"), R"("text")");
+  EXPECT_EQ(biz("{\r\n\"a\":1}\r\n"), R"({"a":1})");  // CRLF around and inside: re-serialized
+  EXPECT_EQ(biz(R"({"a":1} {"b":2})"), R"("{\"a\":1} {\"b\":2}")");  // two values: quoted
+  EXPECT_EQ(biz(R"({"a":1}x)"), R"("{\"a\":1}x")");
+  EXPECT_EQ(biz(R"({"a":1,})"), R"("{\"a\":1,}")");  // no trailing commas
+  EXPECT_EQ(biz(R"({"a":1} // note)"), R"("{\"a\":1} // note")");  // no comments
+  EXPECT_EQ(biz(""), R"("")");
+  EXPECT_EQ(biz("  "), R"("  ")");
+  EXPECT_EQ(biz(std::string(32, '[') + std::string(32, ']')), std::string(32, '[') + std::string(32, ']'));
+  EXPECT_EQ(biz(std::string(33, '[') + std::string(33, ']')),
+            "\"" + std::string(33, '[') + std::string(33, ']') + "\"");  // deeper than json::parse goes
+  // Not UTF-8 (a GBK form, say): quoted, the bad byte as U+FFFD, so that the line is still JSON.
+  EXPECT_EQ(biz("{\"a\":\"\xff\"}"), "\"{\\\"a\\\":\\\"\xEF\xBF\xBD\\\"}\"");
+  stored.message.msg_id = "m\xC0\xAF";  // an overlong '/'
+  MessageView view(stored);
+  EXPECT_NE(MessageJson(view).find("\"msg_id\":\"m\xEF\xBF\xBD\xEF\xBF\xBD\""), std::string::npos);
+}
+
 TEST(Rfc3339Test, Utc) {
   EXPECT_EQ(daemon::Rfc3339Utc(0), "1970-01-01T00:00:00.000Z");
   EXPECT_EQ(daemon::Rfc3339Utc(1700000000123), "2023-11-14T22:13:20.123Z");
