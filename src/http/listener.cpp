@@ -17,6 +17,7 @@
 #include <optional>
 #include <thread>
 #include <type_traits>
+#include <unordered_map>
 
 #include "base/thread_name.h"
 
@@ -36,6 +37,15 @@ using std::chrono::milliseconds;
 constexpr auto kLingerTime = std::chrono::seconds(1);
 constexpr std::size_t kLingerBytes = 1 << 20;
 
+// Where a responder called from another thread (an inbox writer, say) may post its answer: open
+// while the io_context lives. It counts the responders still held, which stopping waits for.
+struct AnswerGate {
+  std::mutex mu;
+  bool open = true;
+  int64_t held = 0;
+  std::condition_variable cv;
+};
+
 class SessionBase : public std::enable_shared_from_this<SessionBase> {
  public:
   enum class State { kWaiting, kBusy, kClosing };
@@ -54,10 +64,20 @@ class Listener::Impl {
 
   ~Impl() {
     Stop();
-    // A handler may still hold a responder (e.g. waiting for an inbox commit); it posts to io_,
-    // which must outlive it.
-    std::unique_lock lock(mu_);
-    responders_cv_.wait_for(lock, std::chrono::seconds(10), [this] { return responders_ == 0; });
+    // A handler may still hold a responder (e.g. waiting for an inbox commit): wait a while for its
+    // answer. After that the gate closes, and a late answer or drop touches nothing of ours. The
+    // sessions awaiting answers go now, while io_ (their sockets' context) and the registry live.
+    {
+      std::unique_lock lock(gate_->mu);
+      gate_->cv.wait_for(lock, options_.answer_grace, [this] { return gate_->held == 0; });
+      gate_->open = false;
+    }
+    std::unordered_map<SessionBase*, std::shared_ptr<SessionBase>> awaiting;
+    {
+      std::lock_guard lock(mu_);
+      awaiting.swap(awaiting_);
+    }
+    awaiting.clear();  // each ~Session unregisters itself (mu_)
   }
 
   Status Listen() {
@@ -131,18 +151,22 @@ class Listener::Impl {
     s.state = SessionBase::State::kClosing;
     ++closing_;
   }
-  // Alive while a handler may still answer; ~Impl waits for every one to go.
-  std::shared_ptr<void> TrackResponder() {
-    {
-      std::lock_guard lock(mu_);
-      ++responders_;
-    }
-    return std::shared_ptr<void>(nullptr, [this](void*) {
-      std::lock_guard lock(mu_);
-      --responders_;
-      responders_cv_.notify_all();
-    });
+  // A session whose handler holds the responder is kept here, not by the responder, so that the
+  // last reference to it is never dropped on the handler's thread (maybe after io_ is gone).
+  void Park(const std::shared_ptr<SessionBase>& s) {  // io thread
+    std::lock_guard lock(mu_);
+    awaiting_.emplace(s.get(), s);
   }
+  std::shared_ptr<SessionBase> Unpark(SessionBase* s) {  // io thread
+    std::lock_guard lock(mu_);
+    auto it = awaiting_.find(s);
+    if (it == awaiting_.end()) return nullptr;
+    std::shared_ptr<SessionBase> parked = std::move(it->second);
+    awaiting_.erase(it);
+    return parked;
+  }
+  const std::shared_ptr<AnswerGate>& gate() const { return gate_; }
+  asio::io_context& io() { return io_; }
 
   const ListenerOptions& options() const { return options_; }
   const Handler& handler() const { return handler_; }
@@ -201,8 +225,8 @@ class Listener::Impl {
   mutable std::mutex mu_;
   std::list<std::weak_ptr<SessionBase>> sessions_;  // oldest first
   int64_t closing_ = 0;
-  int64_t responders_ = 0;
-  std::condition_variable responders_cv_;
+  std::unordered_map<SessionBase*, std::shared_ptr<SessionBase>> awaiting_;  // see Park
+  std::shared_ptr<AnswerGate> gate_ = std::make_shared<AnswerGate>();
   std::atomic<int64_t> accepted_{0}, evicted_{0}, refused_{0};
   std::atomic<bool> listening_{false};
   int port_ = 0;
@@ -346,13 +370,48 @@ class Session final : public SessionBase {
     owner_.handler()(std::move(request), MakeResponder());
   }
 
+  // The responder holds the session weakly (the owner keeps it parked) and posts only through the
+  // open gate. Dropped without an answer, it unparks the session, which then closes.
+  class Ticket {
+   public:
+    Ticket(Listener::Impl& owner, std::weak_ptr<Session> session)
+        : owner_(owner), gate_(owner.gate()), session_(std::move(session)) {
+      std::lock_guard lock(gate_->mu);
+      ++gate_->held;
+    }
+    ~Ticket() {
+      std::lock_guard lock(gate_->mu);
+      if (gate_->open && !called_) {
+        asio::post(owner_.io(), [&owner = owner_, session = session_] {
+          if (auto s = session.lock()) owner.Unpark(s.get());
+        });
+      }
+      if (--gate_->held == 0) gate_->cv.notify_all();
+    }
+    void Answer(Response response) {
+      std::lock_guard lock(gate_->mu);
+      if (called_) return;
+      called_ = true;
+      if (!gate_->open) return;
+      asio::post(owner_.io(), [&owner = owner_, session = session_, response = std::move(response)]() mutable {
+        auto s = session.lock();
+        if (!s) return;
+        owner.Unpark(s.get());
+        s->Write(std::move(response));
+      });
+    }
+
+   private:
+    Listener::Impl& owner_;
+    std::shared_ptr<AnswerGate> gate_;
+    std::weak_ptr<Session> session_;
+    bool called_ = false;  // under gate_->mu
+  };
+
   Respond MakeResponder() {
-    auto called = std::make_shared<std::atomic<bool>>(false);
-    return [self = Self(), token = owner_.TrackResponder(), called](Response response) {
-      if (called->exchange(true)) return;
-      asio::post(self->Lowest().get_executor(),
-                 [self, response = std::move(response)]() mutable { self->Write(std::move(response)); });
-    };
+    owner_.Park(Self());
+    auto ticket = std::make_shared<Ticket>(owner_, Self());
+    return [ticket](Response response) { ticket->Answer(std::move(response)); };
   }
 
   std::shared_ptr<bhttp::response<bhttp::string_body>> MakeResponse(Response& r, bool keep_alive) {

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -36,8 +37,8 @@ struct Response {
 };
 
 // Answers one request. May be called once, from any thread; a responder that is dropped without
-// being called closes the connection. Every responder must be called or dropped before the
-// listener is destroyed (the destructor waits up to 10 s for them).
+// being called closes the connection. The listener's destructor waits (ListenerOptions::answer_grace)
+// for responders still held; one called or dropped after that does nothing.
 using Respond = std::function<void(Response)>;
 using Handler = std::function<void(Request, Respond)>;
 
@@ -46,6 +47,8 @@ struct ListenerOptions {
   std::string host = "127.0.0.1";
   int port = 0;  // 0: any free port
   ListenerLimits limits;
+  // How long stopping waits for handlers still holding a responder (an inbox commit, say).
+  std::chrono::milliseconds answer_grace{10000};
   std::string cert_file, key_file;  // both set: HTTPS (PEM certificate chain and private key)
   std::string server_header = "alipay-msg";
 };

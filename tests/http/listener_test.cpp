@@ -176,10 +176,62 @@ TEST(ListenerTest, BusyConnectionsAreNotEvicted) {
   {
     std::lock_guard lock(mu);
     for (auto& respond : held) respond(Response{});
-    held.clear();  // a responder must not outlive the listener
+    held.clear();
   }
   EXPECT_EQ(StatusOf(a.ReadResponse(3000ms)), 200);
   EXPECT_EQ(StatusOf(b.ReadResponse(3000ms)), 200);
+}
+
+// A handler that answers after the listener is gone (an inbox commit that took longer than the
+// grace, say): the answer and the drop go nowhere, from any thread, and touch nothing freed
+// (AddressSanitizer, in CI, would see it).
+TEST(ListenerTest, AResponderHeldPastTheListenersEndIsHarmless) {
+  ListenerOptions options;
+  options.answer_grace = 200ms;
+  std::mutex mu;
+  std::vector<Respond> held;
+  auto listener = Listener::Start(options, [&](Request, Respond respond) {
+    std::lock_guard lock(mu);
+    held.push_back(std::move(respond));
+  });
+  ASSERT_TRUE(listener.ok());
+  Client a((*listener)->port()), b((*listener)->port());
+  ASSERT_TRUE(a.Send(Post("/", "a")));
+  ASSERT_TRUE(b.Send(Post("/", "b")));
+  const auto deadline = Clock::now() + 5s;
+  while ((*listener)->Stats().requests < 2 && Clock::now() < deadline) std::this_thread::sleep_for(5ms);
+  ASSERT_EQ((*listener)->Stats().requests, 2);
+
+  const auto stopping = Clock::now();
+  listener->reset();
+  EXPECT_LT(Clock::now() - stopping, 2000ms);  // waited for the grace, not longer
+  EXPECT_TRUE(a.ClosedWithin(2000ms));
+  std::thread late([&] {
+    std::lock_guard lock(mu);
+    held[0](Response{});  // answered late
+    held.clear();         // and the other dropped unanswered
+  });
+  late.join();
+}
+
+TEST(ListenerTest, AResponderDroppedUnansweredClosesTheConnection) {
+  std::mutex mu;
+  std::vector<Respond> held;
+  auto listener = Listener::Start(ListenerOptions{}, [&](Request, Respond respond) {
+    std::lock_guard lock(mu);
+    held.push_back(std::move(respond));
+  });
+  ASSERT_TRUE(listener.ok());
+  Client a((*listener)->port());
+  ASSERT_TRUE(a.Send(Post("/", "a")));
+  const auto deadline = Clock::now() + 5s;
+  while ((*listener)->Stats().requests < 1 && Clock::now() < deadline) std::this_thread::sleep_for(5ms);
+  std::thread([&] {
+    std::lock_guard lock(mu);
+    held.clear();
+  }).join();
+  EXPECT_TRUE(a.ClosedWithin(2000ms));
+  EXPECT_EQ((*listener)->Stats().active, 0);
 }
 
 TEST(ListenerTest, BadAddressIsAnErrorNamingIt) {
