@@ -1,6 +1,7 @@
 #include "protocol/text_util.h"
 
 #include <cstdint>
+#include <cstring>
 
 namespace alipaymsg::protocol_internal {
 namespace {
@@ -107,16 +108,23 @@ void AppendJsonEscaped(std::string& out, std::string_view s) {
 }
 
 std::size_t SkipJsonString(std::string_view text, std::size_t pos) {
+  // memchr for the next quote, then for a backslash before it: long runs of plain text (most of a
+  // bizContent) go by at memchr's speed rather than byte by byte.
+  const char* const data = text.data();
+  const std::size_t n = text.size();
   std::size_t i = pos + 1;
-  while (i < text.size()) {
-    const char c = text[i];
-    if (c == '\\') {
-      i += 2;
-    } else if (c == '"') {
-      return i + 1;
-    } else {
-      ++i;
+  std::size_t quote = 0;  // the next '"' at or after i, once found
+  bool have_quote = false;
+  while (i < n) {
+    if (!have_quote || quote < i) {
+      const void* q = std::memchr(data + i, '"', n - i);
+      if (q == nullptr) return std::string_view::npos;
+      quote = static_cast<std::size_t>(static_cast<const char*>(q) - data);
+      have_quote = true;
     }
+    const void* b = std::memchr(data + i, '\\', quote - i);
+    if (b == nullptr) return quote + 1;
+    i = static_cast<std::size_t>(static_cast<const char*>(b) - data) + 2;  // the escaped byte, whatever it is
   }
   return std::string_view::npos;
 }
