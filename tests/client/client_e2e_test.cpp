@@ -26,10 +26,7 @@ using std::chrono::milliseconds;
 constexpr const char* kApp = "2021000000000001";
 constexpr const char* kApi = "alipay.open.mini.version.audit.passed";
 
-const SimKeys& Keys() {
-  static SimKeys keys = Keygen(testing::MakeTempDir("client-e2e-keys"), kApp);
-  return keys;
-}
+const SimKeys& Keys() { return SharedKeys(kApp); }
 const TlsKeys& Tls() {
   static TlsKeys keys = TlsKeygen(testing::MakeTempDir("client-e2e-tls"));
   return keys;

@@ -48,14 +48,10 @@ class ClientErrorsTest : public ::testing::Test {
     auto client = Client::Create(std::move(options));
     ASSERT_TRUE(client.ok()) << client.status().ToString();
     client_ = std::move(*client);
-    CredentialsConfig config;
-    config.app_id = kApp;
-    config.app_private_key_path = keys_.app_private_key;
-    config.alipay_public_key_path = keys_.alipay_public_key;
-    auto credentials = Credentials::Load(config);
-    ASSERT_TRUE(credentials.ok()) << credentials.status().ToString();
+    std::shared_ptr<const Credentials> credentials = KeyModeCredentials(keys_, kApp);
+    ASSERT_TRUE(credentials);
     AppOptions app;
-    app.credentials = std::make_shared<const Credentials>(std::move(*credentials));
+    app.credentials = std::move(credentials);
     app.server_host = sim.listen();
     app.tls = !ca.empty();
     app.ca_file = ca;

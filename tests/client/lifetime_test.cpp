@@ -22,11 +22,6 @@ using std::chrono::milliseconds;
 constexpr const char* kApp = "2021000000000001";
 constexpr const char* kApi = "alipay.open.mini.version.audit.passed";
 
-const SimKeys& Keys() {
-  static SimKeys keys = Keygen(testing::MakeTempDir("client-lifetime-keys"), kApp);
-  return keys;
-}
-
 Status NotHere() { return Status(StatusCode::kUnavailable, "not in this test"); }
 
 // An inbox whose commits never finish while the test holds them: like a disk that hangs until the
@@ -72,7 +67,7 @@ class ClientLifetimeTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = testing::MakeTempDir("client-lifetime");
-    sim_ = SimProcess::Start(dir_, SimArgsForApp(Keys(), kApp, /*cert_mode=*/false, nullptr));
+    sim_ = SimProcess::Start(dir_, SimArgsForApp(SharedKeys(kApp), kApp, /*cert_mode=*/false, nullptr));
     ASSERT_TRUE(sim_);
   }
 
@@ -83,15 +78,10 @@ class ClientLifetimeTest : public ::testing::Test {
     auto client = Client::Create(std::move(options));
     EXPECT_TRUE(client.ok()) << client.status().ToString();
     if (!client.ok()) return nullptr;
-    CredentialsConfig config;
-    config.app_id = kApp;
-    config.app_private_key_path = Keys().app_private_key;
-    config.alipay_public_key_path = Keys().alipay_public_key;
-    auto credentials = Credentials::Load(config);
-    EXPECT_TRUE(credentials.ok()) << credentials.status().ToString();
-    if (!credentials.ok()) return nullptr;
+    std::shared_ptr<const Credentials> credentials = KeyModeCredentials(SharedKeys(kApp), kApp);
+    if (!credentials) return nullptr;
     AppOptions app;
-    app.credentials = std::make_shared<const Credentials>(std::move(*credentials));
+    app.credentials = std::move(credentials);
     app.server_host = sim_->listen();
     app.tls = false;
     EXPECT_TRUE((*client)->AddApp(std::move(app)).ok());

@@ -13,6 +13,8 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <mutex>
 #include <sstream>
 #include <thread>
 
@@ -161,6 +163,16 @@ SimKeys Keygen(const std::string& dir, const std::string& app_id) {
     EXPECT_TRUE(std::filesystem::exists(f)) << "keygen did not write " << f << "\n" << result.out;
   return keys;
 }
+
+const SimKeys& SharedKeys(const std::string& app_id) {
+  static std::mutex mu;
+  static std::map<std::string, SimKeys> keys;
+  std::lock_guard lock(mu);
+  auto it = keys.find(app_id);
+  if (it == keys.end()) it = keys.emplace(app_id, Keygen(testing::MakeTempDir("sim-keys"), app_id)).first;
+  return it->second;
+}
+
 
 TlsKeys TlsKeygen(const std::string& dir, const std::string& names) {
   std::vector<std::string> argv = {SimBinary(), "tls-keygen", dir};

@@ -2,6 +2,9 @@
 // HTTP/1.1 client for the simulator's admin API (plain sockets, so this compiles fast).
 #pragma once
 
+#include "alipaymsg/credentials.h"
+
+#include <gtest/gtest.h>
 #include <sys/types.h>
 
 #include <boost/json.hpp>
@@ -50,6 +53,20 @@ struct SimKeys {
   std::string app_cert, alipay_cert, root_cert;
 };
 SimKeys Keygen(const std::string& dir, const std::string& app_id);
+// Keygen for `app_id` once per test process (into a temporary directory), shared by its tests.
+const SimKeys& SharedKeys(const std::string& app_id);
+// Key-mode credentials for `app_id` from `keys` (the app's private key, Alipay's public key); null,
+// and a test failure, when they do not load. Inline: only tests that call it link the crypto library.
+inline std::shared_ptr<const Credentials> KeyModeCredentials(const SimKeys& keys, const std::string& app_id) {
+  CredentialsConfig config;
+  config.app_id = app_id;
+  config.app_private_key_path = keys.app_private_key;
+  config.alipay_public_key_path = keys.alipay_public_key;
+  auto credentials = Credentials::Load(config);
+  EXPECT_TRUE(credentials.ok()) << credentials.status().ToString();
+  if (!credentials.ok()) return nullptr;
+  return std::make_shared<const Credentials>(std::move(*credentials));
+}
 // `alipay-msg-sim tls-keygen DIR`: ca.crt, server.crt, server.key.
 struct TlsKeys {
   std::string ca, cert, key;

@@ -85,21 +85,7 @@ TEST(WorkPoolTest, JobsRunConcurrently) {
 constexpr const char* kApp = "2021000000000001";
 constexpr const char* kApi = "alipay.open.mini.order.changed";
 
-const SimKeys& Keys() {
-  static SimKeys keys = Keygen(testing::MakeTempDir("verify-pool-keys"), kApp);
-  return keys;
-}
-
-std::shared_ptr<const Credentials> LoadCredentials() {
-  CredentialsConfig config;
-  config.app_id = kApp;
-  config.app_private_key_path = Keys().app_private_key;
-  config.alipay_public_key_path = Keys().alipay_public_key;
-  auto credentials = Credentials::Load(config);
-  EXPECT_TRUE(credentials.ok()) << credentials.status().ToString();
-  if (!credentials.ok()) return nullptr;
-  return std::make_shared<const Credentials>(std::move(*credentials));
-}
+const SimKeys& Keys() { return SharedKeys(kApp); }
 
 // Inbox + dispatcher counting handler calls + client, on one inbox file (reopened by a second
 // Receiver after the first one stopped).
@@ -146,7 +132,7 @@ class Receiver {
 
   bool Connect(const SimProcess& sim) {
     AppOptions app;
-    app.credentials = LoadCredentials();
+    app.credentials = KeyModeCredentials(Keys(), kApp);
     app.server_host = sim.listen();
     app.tls = false;
     if (!client_ || !client_->AddApp(std::move(app)).ok()) return false;

@@ -153,30 +153,44 @@ TEST(ListenerTest, IdleConnectionsAtTheCapDoNotKeepOutANewRequest) {
   EXPECT_GE(listener->Stats().evicted, 43);
 }
 
+// A handler that keeps every responder, to be answered or dropped later, from any thread.
+struct HeldResponders {
+  std::mutex mu;
+  std::vector<Respond> held;
+  Handler Keeper() {
+    return [this](Request, Respond respond) {
+      std::lock_guard lock(mu);
+      held.push_back(std::move(respond));
+    };
+  }
+};
+
+// Until the listener has handed `n` requests to its handler (5 s at most).
+void WaitForRequests(const Listener& listener, int64_t n) {
+  const auto deadline = Clock::now() + 5s;
+  while (listener.Stats().requests < n && Clock::now() < deadline) std::this_thread::sleep_for(5ms);
+  ASSERT_EQ(listener.Stats().requests, n);
+}
+
 TEST(ListenerTest, BusyConnectionsAreNotEvicted) {
   ListenerLimits limits;
   limits.max_connections = 2;
   ListenerOptions options;
   options.limits = limits;
-  std::mutex mu;
-  std::vector<Respond> held;
-  auto listener = Listener::Start(options, [&](Request, Respond respond) {
-    std::lock_guard lock(mu);
-    held.push_back(std::move(respond));
-  });
+  HeldResponders handler;
+  auto listener = Listener::Start(options, handler.Keeper());
   ASSERT_TRUE(listener.ok());
   Client a((*listener)->port()), b((*listener)->port());
   ASSERT_TRUE(a.Send(Post("/", "a")));
   ASSERT_TRUE(b.Send(Post("/", "b")));
-  const auto deadline = Clock::now() + 5s;
-  while ((*listener)->Stats().requests < 2 && Clock::now() < deadline) std::this_thread::sleep_for(5ms);
+  WaitForRequests(**listener, 2);
   Client c((*listener)->port());
   EXPECT_TRUE(c.ClosedWithin(2000ms));  // both slots busy with a request: the newcomer goes
   EXPECT_EQ((*listener)->Stats().refused, 1);
   {
-    std::lock_guard lock(mu);
-    for (auto& respond : held) respond(Response{});
-    held.clear();
+    std::lock_guard lock(handler.mu);
+    for (auto& respond : handler.held) respond(Response{});
+    handler.held.clear();
   }
   EXPECT_EQ(StatusOf(a.ReadResponse(3000ms)), 200);
   EXPECT_EQ(StatusOf(b.ReadResponse(3000ms)), 200);
@@ -188,47 +202,38 @@ TEST(ListenerTest, BusyConnectionsAreNotEvicted) {
 TEST(ListenerTest, AResponderHeldPastTheListenersEndIsHarmless) {
   ListenerOptions options;
   options.answer_grace = 200ms;
-  std::mutex mu;
-  std::vector<Respond> held;
-  auto listener = Listener::Start(options, [&](Request, Respond respond) {
-    std::lock_guard lock(mu);
-    held.push_back(std::move(respond));
-  });
+  HeldResponders handler;
+  auto listener = Listener::Start(options, handler.Keeper());
   ASSERT_TRUE(listener.ok());
-  Client a((*listener)->port()), b((*listener)->port());
-  ASSERT_TRUE(a.Send(Post("/", "a")));
-  ASSERT_TRUE(b.Send(Post("/", "b")));
-  const auto deadline = Clock::now() + 5s;
-  while ((*listener)->Stats().requests < 2 && Clock::now() < deadline) std::this_thread::sleep_for(5ms);
-  ASSERT_EQ((*listener)->Stats().requests, 2);
+  std::vector<std::unique_ptr<Client>> clients;
+  for (const char* body : {"to answer late", "to drop late"}) {
+    clients.push_back(std::make_unique<Client>((*listener)->port()));
+    ASSERT_TRUE(clients.back()->Send(Post("/", body)));
+  }
+  WaitForRequests(**listener, 2);
 
   const auto stopping = Clock::now();
   listener->reset();
   EXPECT_LT(Clock::now() - stopping, 2000ms);  // waited for the grace, not longer
-  EXPECT_TRUE(a.ClosedWithin(2000ms));
+  for (auto& client : clients) EXPECT_TRUE(client->ClosedWithin(2000ms));
   std::thread late([&] {
-    std::lock_guard lock(mu);
-    held[0](Response{});  // answered late
-    held.clear();         // and the other dropped unanswered
+    std::lock_guard lock(handler.mu);
+    handler.held[0](Response{});  // answered late
+    handler.held.clear();         // and the other dropped unanswered
   });
   late.join();
 }
 
 TEST(ListenerTest, AResponderDroppedUnansweredClosesTheConnection) {
-  std::mutex mu;
-  std::vector<Respond> held;
-  auto listener = Listener::Start(ListenerOptions{}, [&](Request, Respond respond) {
-    std::lock_guard lock(mu);
-    held.push_back(std::move(respond));
-  });
+  HeldResponders handler;
+  auto listener = Listener::Start(ListenerOptions{}, handler.Keeper());
   ASSERT_TRUE(listener.ok());
   Client a((*listener)->port());
   ASSERT_TRUE(a.Send(Post("/", "a")));
-  const auto deadline = Clock::now() + 5s;
-  while ((*listener)->Stats().requests < 1 && Clock::now() < deadline) std::this_thread::sleep_for(5ms);
+  WaitForRequests(**listener, 1);
   std::thread([&] {
-    std::lock_guard lock(mu);
-    held.clear();
+    std::lock_guard lock(handler.mu);
+    handler.held.clear();
   }).join();
   EXPECT_TRUE(a.ClosedWithin(2000ms));
   EXPECT_EQ((*listener)->Stats().active, 0);
