@@ -37,14 +37,13 @@ std::string MessageJson(const MessageView& message) {
   // Checked without building a document: most bizContent is kept as it is. One on several lines is
   // parsed again to be written on one (json::parse's default depth, as before).
   constexpr int kDepth = 32;
-  json::error_code ec;
-  json::value parsed;
   if (!protocol_internal::CheckJson(raw, kDepth).IsOneValue(raw)) {
     biz = quoted(raw);
   } else if (raw.find('\n') != std::string::npos || raw.find('\r') != std::string::npos) {
     json::parse_options options;
     options.max_depth = kDepth;
-    parsed = json::parse(raw, ec, {}, options);
+    json::error_code ec;
+    const json::value parsed = json::parse(raw, ec, {}, options);
     biz = ec ? quoted(raw) : json::serialize(parsed);
   } else {
     // Exactly as received, minus surrounding whitespace.

@@ -23,9 +23,8 @@ Result<const LibPq*> Load() {
 #define ALIPAYMSG_LIBPQ_RESOLVE(name)                                                                     \
   table.name = reinterpret_cast<decltype(table.name)>(dlsym(handle, #name));                            \
   if (table.name == nullptr) {                                                                            \
-    return Status(StatusCode::kUnavailable, std::string(kLibrary) + " has no " #name                      \
-                                                                    " (libpq too old? the project needs " \
-                                                                    "PostgreSQL 12's or later)");        \
+    return Status(StatusCode::kUnavailable,                                                              \
+                  std::string(kLibrary) + " has no " #name ": not PostgreSQL's client library?");         \
   }
   ALIPAYMSG_LIBPQ_FUNCTIONS(ALIPAYMSG_LIBPQ_RESOLVE)
 #undef ALIPAYMSG_LIBPQ_RESOLVE
