@@ -17,6 +17,8 @@
 namespace alipaymsg::daemon {
 namespace {
 
+using inbox::Pq;  // libpq, loaded by the PostgreSQL inbox that made the transaction
+
 constexpr const char* kCreateTable =
     "CREATE TABLE IF NOT EXISTS daemon_jsonl_sink ("
     " path TEXT PRIMARY KEY,"
@@ -64,12 +66,12 @@ Status FsyncDirectoryOf(const std::string& path) {
 
 // The one row's first column of `r` (which it frees), or what went wrong while doing `what`.
 Result<int64_t> SinkRowInt(PGresult* r, const std::string& what) {
-  Status status = inbox::Pq().PQresultStatus(r) == PGRES_TUPLES_OK && inbox::Pq().PQntuples(r) == 1
+  Status status = Pq().PQresultStatus(r) == PGRES_TUPLES_OK && Pq().PQntuples(r) == 1
                       ? Status::Ok()
-                      : IoError(what + (inbox::Pq().PQresultStatus(r) == PGRES_TUPLES_OK ? " (no row: was Recover() called?)"
-                                                                              : ": " + std::string(inbox::Pq().PQresultErrorMessage(r))));
-  const int64_t value = status.ok() ? std::strtoll(inbox::Pq().PQgetvalue(r, 0, 0), nullptr, 10) : 0;
-  inbox::Pq().PQclear(r);
+                      : IoError(what + (Pq().PQresultStatus(r) == PGRES_TUPLES_OK ? " (no row: was Recover() called?)"
+                                                                              : ": " + std::string(Pq().PQresultErrorMessage(r))));
+  const int64_t value = status.ok() ? std::strtoll(Pq().PQgetvalue(r, 0, 0), nullptr, 10) : 0;
+  Pq().PQclear(r);
   if (!status.ok()) return status;
   return value;
 }
@@ -167,17 +169,17 @@ Status JsonlSink::Recover(Inbox& inbox, const std::string& key) {
     auto* conn = static_cast<PGconn*>(tx.native());
     const std::string size = std::to_string(existing);
     const char* params[] = {key_.c_str(), size.c_str()};
-    PGresult* r = inbox::Pq().PQexecParams(conn,
+    PGresult* r = Pq().PQexecParams(conn,
                                "WITH ins AS (INSERT INTO alipaymsg_jsonl_sink (sink, committed_size) VALUES ($1, "
                                "$2::bigint) ON CONFLICT (sink) DO NOTHING RETURNING committed_size) "
                                "SELECT committed_size FROM ins UNION ALL "
                                "SELECT committed_size FROM alipaymsg_jsonl_sink WHERE sink = $1",
                                2, nullptr, params, nullptr, nullptr, 0);
-    Status result = inbox::Pq().PQresultStatus(r) == PGRES_TUPLES_OK && inbox::Pq().PQntuples(r) > 0
+    Status result = Pq().PQresultStatus(r) == PGRES_TUPLES_OK && Pq().PQntuples(r) > 0
                         ? Status::Ok()
-                        : IoError(std::string("reading the jsonl sink table: ") + inbox::Pq().PQresultErrorMessage(r));
-    if (result.ok()) committed = std::strtoll(inbox::Pq().PQgetvalue(r, 0, 0), nullptr, 10);
-    inbox::Pq().PQclear(r);
+                        : IoError(std::string("reading the jsonl sink table: ") + Pq().PQresultErrorMessage(r));
+    if (result.ok()) committed = std::strtoll(Pq().PQgetvalue(r, 0, 0), nullptr, 10);
+    Pq().PQclear(r);
     return result;
   });
   if (!status.ok()) return status;
@@ -195,7 +197,7 @@ Status JsonlSink::AppendPostgres(InboxTransaction& tx, std::string_view line) {
   const std::string file_size = std::to_string(FileEnd()), length = std::to_string(total);
   const char* params[] = {key_.c_str(), file_size.c_str(), length.c_str()};
   Result<int64_t> offset = SinkRowInt(
-      inbox::Pq().PQexecParams(conn,
+      Pq().PQexecParams(conn,
                    "UPDATE alipaymsg_jsonl_sink SET committed_size = LEAST(committed_size, $2::bigint) "
                    "+ $3::bigint, lines = lines + 1 WHERE sink = $1 RETURNING committed_size - $3::bigint",
                    3, nullptr, params, nullptr, nullptr, 0),
@@ -218,7 +220,7 @@ Status JsonlSink::AppendPostgresDeferred(InboxTransaction& tx, PGconn* conn, std
     ALIPAYMSG_RETURN_IF_ERROR(OpenForTransaction());
     const char* params[] = {key_.c_str()};
     Result<int64_t> committed = SinkRowInt(
-        inbox::Pq().PQexecParams(conn, "SELECT committed_size FROM alipaymsg_jsonl_sink WHERE sink = $1 FOR UPDATE", 1,
+        Pq().PQexecParams(conn, "SELECT committed_size FROM alipaymsg_jsonl_sink WHERE sink = $1 FOR UPDATE", 1,
                      nullptr, params, nullptr, nullptr, 0),
         "reading the jsonl sink's size");
     if (!committed.ok()) return committed.status();
@@ -238,14 +240,14 @@ Status JsonlSink::RecordDeferredBeforeCommit(PGconn* conn) {
     const std::string end = std::to_string(deferred_->end), lines = std::to_string(deferred_->lines);
     deferred_.reset();  // whatever happens next, the next transaction starts from the table
     const char* params[] = {key_.c_str(), end.c_str(), lines.c_str()};
-    PGresult* r = inbox::Pq().PQexecParams(conn,
+    PGresult* r = Pq().PQexecParams(conn,
                                "UPDATE alipaymsg_jsonl_sink SET committed_size = $2::bigint, "
                                "lines = lines + $3::bigint WHERE sink = $1",
                                3, nullptr, params, nullptr, nullptr, 0);
-    Status status = inbox::Pq().PQresultStatus(r) == PGRES_COMMAND_OK && std::strcmp(inbox::Pq().PQcmdTuples(r), "1") == 0
+    Status status = Pq().PQresultStatus(r) == PGRES_COMMAND_OK && std::strcmp(Pq().PQcmdTuples(r), "1") == 0
                         ? Status::Ok()
-                        : IoError(std::string("recording the jsonl sink's size: ") + inbox::Pq().PQresultErrorMessage(r));
-    inbox::Pq().PQclear(r);
+                        : IoError(std::string("recording the jsonl sink's size: ") + Pq().PQresultErrorMessage(r));
+    Pq().PQclear(r);
     if (!status.ok()) return status;
   }
   return SyncBeforeCommit();

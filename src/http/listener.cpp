@@ -157,6 +157,7 @@ class Listener::Impl {
     std::lock_guard lock(mu_);
     awaiting_.emplace(s.get(), s);
   }
+  // Returns the parked reference, for the caller to drop outside mu_ (~Session takes mu_).
   std::shared_ptr<SessionBase> Unpark(SessionBase* s) {  // io thread
     std::lock_guard lock(mu_);
     auto it = awaiting_.find(s);
