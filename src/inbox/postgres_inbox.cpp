@@ -37,6 +37,10 @@ namespace {
 
 constexpr auto kReconnectInterval = std::chrono::milliseconds(200);
 constexpr int kGroupAttempts = 5;  // deadlocks / serialization failures against other instances
+// How long releasing claims waits for rows that another instance holds locked for a moment (a
+// store of their redelivery); what is still locked then returns to pending when its lease lapses.
+constexpr auto kReleasePatienceAtOpen = std::chrono::seconds(5);
+constexpr auto kReleasePatienceAtClose = std::chrono::seconds(1);
 
 std::string DefaultInstanceId() {
   char host[256] = {};
@@ -130,10 +134,9 @@ Status PostgresInbox::Initialize() {
                          "\" is in use by another running instance (each instance needs its own)");
     }
     // Claims of an earlier process with this id: nobody else may hold them (the lock says so).
-    ALIPAYMSG_RETURN_IF_ERROR(lease_conn_->Run(
-        "UPDATE alipaymsg_messages SET state = 'pending', claimed_by = NULL, claim_token = NULL, "
-        "lease_expires_at = NULL WHERE state = 'in_flight' AND claimed_by = $1",
-        {PgParam::Text(instance_id_)}));
+    ALIPAYMSG_RETURN_IF_ERROR(
+        ReleaseClaims(*lease_conn_, "claimed_by = $1", {PgParam::Text(instance_id_)}, kReleasePatienceAtOpen)
+            .WithContext("taking back the claims of this instance's previous run"));
     // An audit grown past this instance's limits (an older build kept everything) is cut down now.
     ALIPAYMSG_RETURN_IF_ERROR(lease_conn_->Run("BEGIN"));
     Status pruned = [this]() -> Status {
@@ -205,20 +208,14 @@ void PostgresInbox::Close() {
   lease_cv_.notify_all();
   if (lease_thread_.joinable()) lease_thread_.join();
   // Claims still held (their results never recorded): back to pending now rather than after the lease.
-  std::vector<int64_t> tokens;
+  PgArray tokens(PgArray::Type::kInt8);
   {
     std::lock_guard lock(claims_mu_);
-    for (const auto& [key, token] : claims_) tokens.push_back(token);
+    for (const auto& [key, token] : claims_) tokens.AddInt8(token);
     claims_.clear();
   }
-  if (!tokens.empty() && lease_conn_ && !lease_conn_->broken()) {
-    std::string array = "{";
-    for (size_t i = 0; i < tokens.size(); ++i) array += (i ? "," : "") + std::to_string(tokens[i]);
-    array += "}";
-    (void)lease_conn_->Run(
-        "UPDATE alipaymsg_messages SET state = 'pending', claimed_by = NULL, claim_token = NULL, "
-        "lease_expires_at = NULL WHERE state = 'in_flight' AND claim_token = ANY($1::bigint[])",
-        {PgParam::Text(array)});
+  if (tokens.size() > 0 && lease_conn_ && !lease_conn_->broken()) {
+    (void)ReleaseClaims(*lease_conn_, "claim_token = ANY($1::bigint[])", {tokens.Param()}, kReleasePatienceAtClose);
   }
   writer_conn_.reset();
   store_conn_.reset();

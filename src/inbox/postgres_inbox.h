@@ -157,6 +157,9 @@ class PostgresInbox final : public Inbox {
 
   void LeaseLoop();
   Status RenewAndReap(PgConn& conn);
+  // Puts the in-flight rows that `condition` picks back to pending, never waiting for a row lock.
+  Status ReleaseClaims(PgConn& conn, const std::string& condition, const std::vector<PgParam>& params,
+                       std::chrono::milliseconds patience);
 
   const std::string url_;
   const PostgresInboxOptions options_;

@@ -2,6 +2,8 @@
 // the writer as ordinary requests (replay) and the rejected-message audit, the reads, and the lease
 // thread.
 #include <algorithm>
+#include <chrono>
+#include <thread>
 #include <tuple>
 #include <utility>
 
@@ -331,6 +333,28 @@ Status PostgresInbox::RenewAndReap(PgConn& conn) {
       "UPDATE alipaymsg_messages SET state = 'pending', claimed_by = NULL, claim_token = NULL, "
       "lease_expires_at = NULL WHERE id IN (SELECT id FROM alipaymsg_messages WHERE state = 'in_flight' "
       "AND lease_expires_at < clock_timestamp() LIMIT 1000 FOR UPDATE SKIP LOCKED)");
+}
+
+// Never waits for a row lock: another instance's store of redeliveries locks existing rows in its
+// own order, and an UPDATE here that waited for one of them while holding others could close a
+// cycle (deadlock_detected after deadlock_timeout, failing whichever statement checks first; at
+// open, that failed the start). Locked rows are skipped and tried again until `patience` runs out.
+Status PostgresInbox::ReleaseClaims(PgConn& conn, const std::string& condition, const std::vector<PgParam>& params,
+                                    std::chrono::milliseconds patience) {
+  // `matched` counts the statement snapshot's rows, `released` what was updated: the rest was
+  // locked (or changed by someone else since, which the next round no longer sees).
+  const std::string sql =
+      "WITH released AS (UPDATE alipaymsg_messages SET state = 'pending', claimed_by = NULL, claim_token = NULL, "
+      "lease_expires_at = NULL WHERE id IN (SELECT id FROM alipaymsg_messages WHERE state = 'in_flight' AND " +
+      condition + " FOR UPDATE SKIP LOCKED) RETURNING 1) SELECT (SELECT count(*) FROM alipaymsg_messages WHERE "
+      "state = 'in_flight' AND " + condition + ") - (SELECT count(*) FROM released)";
+  const auto deadline = std::chrono::steady_clock::now() + patience;
+  for (;;) {
+    auto skipped = conn.Exec(sql, params);
+    if (!skipped.ok()) return skipped.status();
+    if (skipped->Int(0, 0) <= 0 || std::chrono::steady_clock::now() >= deadline) return Status::Ok();
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
 }
 
 }  // namespace alipaymsg::inbox

@@ -139,6 +139,49 @@ TEST_F(PostgresInboxTest, ARestartedInstanceTakesBackItsOwnClaimsAtOnce) {
   EXPECT_EQ(restarted->Claim(10, 0)->size(), 1u);
 }
 
+// What the daemon e2e test once hit at random: the restarted instance's release of its old claims
+// and another instance's store of their redeliveries locking the same rows in opposite orders.
+TEST_F(PostgresInboxTest, TakingBackOldClaimsNeverDeadlocksWithAStoreOfTheirRedeliveries) {
+  {
+    auto setup = Open("setup");
+    std::vector<InboundMessage> messages;
+    for (int i = 1; i <= 20; ++i) messages.push_back(Msg("m" + std::to_string(i)));
+    ASSERT_TRUE(setup->Store(messages).ok());
+  }
+  ASSERT_EQ(ClaimInAChildAndDie("host-a", 60000), 20);
+  // The other instance's store, by hand: one row locked first, the rest in a second statement.
+  PGconn* store = PQconnectdb(url_.c_str());
+  ASSERT_EQ(PQstatus(store), CONNECTION_OK) << PQerrorMessage(store);
+  auto run = [&](const char* sql) {
+    PGresult* r = PQexec(store, sql);
+    std::string error = PQresultStatus(r) == PGRES_COMMAND_OK ? "" : PQresultErrorMessage(r);
+    PQclear(r);
+    return error;
+  };
+  ASSERT_EQ(run("BEGIN"), "");
+  ASSERT_EQ(run("UPDATE alipaymsg_messages SET delivery_count = delivery_count + 1 WHERE msg_id = 'm20'"), "");
+  auto restarted = std::async(std::launch::async, [&] {
+    PostgresInboxOptions options;
+    options.instance_id = "host-a";
+    options.lease_ms = 60000;
+    return OpenPostgresInbox(url_, options);
+  });
+  // Until the open waits for m20 (what the old release did, holding m1..m19) or has released the rest.
+  WaitFor([&] {
+    return Query("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'") != "0" ||
+           Query("SELECT count(*) FROM alipaymsg_messages WHERE state = 'pending'") == "19";
+  });
+  EXPECT_EQ(run("UPDATE alipaymsg_messages SET delivery_count = delivery_count + 1 WHERE msg_id <> 'm20'"), "");
+  std::this_thread::sleep_for(200ms);  // m20 stays locked a little longer
+  EXPECT_EQ(run("COMMIT"), "");
+  PQfinish(store);
+  ASSERT_EQ(restarted.wait_for(30s), std::future_status::ready);
+  auto inbox = restarted.get();
+  ASSERT_TRUE(inbox.ok()) << inbox.status().ToString();
+  EXPECT_EQ((*inbox)->Stats()->in_flight, 0) << "m20 was taken back too, once its lock was gone";
+  EXPECT_EQ((*inbox)->Claim(100, 0)->size(), 20u);
+}
+
 TEST_F(PostgresInboxTest, LongHandlersKeepTheirLeaseRenewed) {
   auto holder = Open("holder", 300);
   auto other = Open("other", 300);
