@@ -284,6 +284,9 @@ class FaultTest : public ::testing::Test {
     h_->AddApp(LoadCredentials(Mode::kKey), *sim_, false);
     h_->client().Start();
     ASSERT_TRUE(WaitUntil([&] { return h_->client().AllConnected(); })) << h_->Log();
+    // The simulator registers a connection just after its upgrade response: a fault posted before
+    // that would reach no connection.
+    ASSERT_TRUE(WaitUntil([&] { return sim_->Stat("connections") == 1; })) << h_->Log();
   }
   void TearDown() override {
     h_.reset();
