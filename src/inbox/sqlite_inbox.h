@@ -91,6 +91,7 @@ class SqliteInbox final : public Inbox {
   Status ReadOnlyRefusal() const;
   void WriterLoop();
   void CommitGroup(std::vector<WriteOp>& ops);
+  bool ApplyOps(Db& db, std::vector<WriteOp>& ops, std::vector<Status>& results, bool savepoints, Status& group);
   // Queues a write; `finish` gets its status after the commit. On the writer thread (a callback) it
   // is queued behind the current group.
   // `linger`: the op may wait up to options_.complete_linger_ms for others to share its commit.

@@ -620,8 +620,8 @@ TEST_P(InboxContractTest, TransactionalEffectCommitsWithTheResultOrNotAtAll) {
   EXPECT_EQ((*inbox->Get(app, "fails"))->state, MessageState::kPending);
 }
 
-// Completions sharing one commit: a failing effect fails its own request only (the PostgreSQL inbox
-// first tries the group's effects without savepoints, then reruns it with one per effect).
+// Completions sharing one commit: a failing effect fails its own request only (both inboxes first
+// try the group without savepoints, then rerun it with one per request).
 TEST_P(InboxContractTest, AFailingEffectInAGroupFailsOnlyItsOwnRequest) {
   ExecSql("CREATE TABLE IF NOT EXISTS effects (msg_id TEXT NOT NULL)");
   TestOptions options;
