@@ -370,8 +370,18 @@ void SqliteInbox::CommitGroup(std::vector<WriteOp>& ops) {
   NoteCommitOutcome(group, results, group.ok() && sqlite3_total_changes64(db.handle()) > changes_before);
   if (group_claim_ != nullptr) {
     // The claimer first, so that the messages are in its hands before anyone hears of the stores.
-    if (!group.ok()) claim.claimed.clear();
-    group_claimer_->Claimed(std::move(claim.claimed), claim.reserved, group.ok() && claim.left_pending);
+    std::vector<StoredMessage> claimed;
+    if (group.ok()) {
+      claimed.reserve(claim.claimed.size());
+      for (InboundMessage* message : claim.claimed) {
+        StoredMessage& stored = claimed.emplace_back();
+        stored.state = MessageState::kInFlight;  // as Claim would: first attempt
+        stored.attempts = 1;
+        stored.updated_at_ms = message->received_at_ms;
+        stored.message = std::move(*message);  // the store request needs it no more
+      }
+    }
+    group_claimer_->Claimed(std::move(claimed), claim.reserved, group.ok() && claim.left_pending);
   }
   group_claim_ = outer_claim;
   for (size_t i = 0; i < ops.size(); ++i) {

@@ -155,7 +155,9 @@ class SqliteInbox final : public Inbox {
   // over once after its commit (writer thread only; null outside a group with stores).
   struct GroupClaim {
     int reserved = 0;
-    std::vector<StoredMessage> claimed;
+    // Messages of the group's stores inserted in flight: moved out of their store requests (which
+    // keep them until the group is done) once the commit has gone through.
+    std::vector<InboundMessage*> claimed;
     bool left_pending = false;
   };
   GroupClaim* group_claim_ = nullptr;

@@ -74,21 +74,13 @@ const std::string kInsertClaimedMessage =
     "VALUES (?1, ?2, ?3, ?4, ?5, 'in_flight', 1, ?5) ON CONFLICT (app_id, msg_id) DO NOTHING";
 const std::string kInsertBody = "INSERT INTO message_bodies (id, biz_content) VALUES (?1, ?2)";
 
-StoredMessage ClaimedOnInsert(const InboundMessage& m) {
-  StoredMessage stored;
-  stored.message = m;
-  stored.state = MessageState::kInFlight;
-  stored.attempts = 1;
-  stored.updated_at_ms = m.received_at_ms;
-  return stored;
-}
 
 // Inserts each message unless its (app_id, msg_id) is already there (this batch included); a
 // duplicate only bumps its delivery_count and the duplicates counter. New messages are inserted
 // claimed (appended to `claimed`) while it holds fewer than `reserved`; `left_pending` is set when
 // a new one is not.
-Status InsertMessages(Db& db, const std::vector<InboundMessage>& messages, std::vector<StoreOutcome>& outcomes,
-                      int reserved, std::vector<StoredMessage>& claimed, bool& left_pending) {
+Status InsertMessages(Db& db, std::vector<InboundMessage>& messages, std::vector<StoreOutcome>& outcomes,
+                      int reserved, std::vector<InboundMessage*>& claimed, bool& left_pending) {
   outcomes.clear();
   outcomes.reserve(messages.size());
   auto insert = db.Prepare(kInsertMessage);
@@ -106,7 +98,7 @@ Status InsertMessages(Db& db, const std::vector<InboundMessage>& messages, std::
   auto bump = db.Prepare(kBumpDeliveryCount);
   if (!bump.ok()) return bump.status();
   int64_t duplicates = 0;
-  for (const InboundMessage& m : messages) {
+  for (InboundMessage& m : messages) {
     if (m.app_id.empty() || m.msg_id.empty()) {
       return InvalidArgument("cannot store a message without app_id and msg_id (msg_api \"" +
                              m.msg_api + "\")");
@@ -121,7 +113,7 @@ Status InsertMessages(Db& db, const std::vector<InboundMessage>& messages, std::
       ALIPAYMSG_RETURN_IF_ERROR((*insert_body)->Run());
       outcomes.push_back(StoreOutcome::kNew);
       if (claiming) {
-        claimed.push_back(ClaimedOnInsert(m));
+        claimed.push_back(&m);
       } else {
         left_pending = true;
       }
@@ -152,7 +144,7 @@ SqliteInbox::WriteOp SqliteInbox::MakeStoreOp(std::vector<InboundMessage> batch,
   op.is_store = true;
   op.apply = [this, messages, outcomes](Db& db) {
     if (group_claim_ == nullptr) {
-      std::vector<StoredMessage> none;
+      std::vector<InboundMessage*> none;
       bool left_pending = false;
       return InsertMessages(db, *messages, *outcomes, 0, none, left_pending);
     }
