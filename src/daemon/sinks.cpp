@@ -3,6 +3,7 @@
 #include "base/msg_api_pattern.h"
 #include "base/utf8.h"
 #include "protocol/json_check.h"
+#include "protocol/text_util.h"
 
 #include <boost/json.hpp>
 #include <algorithm>
@@ -25,41 +26,56 @@ std::string Rfc3339Utc(int64_t unix_ms) {
 
 std::string MessageJson(const MessageView& message) {
   namespace json = boost::json;
-  // A JSON string must be UTF-8: invalid bytes (a GBK form, say) become U+FFFD, as a decoder would
-  // show them, so that the line stays JSON. The inbox keeps the bytes as they came.
-  auto quoted = [](std::string_view s) {
-    if (IsValidUtf8(s)) return json::serialize(json::string_view(s.data(), s.size()));
-    const std::string valid = ReplaceInvalidUtf8(s, "\xEF\xBF\xBD");
-    return json::serialize(json::string_view(valid.data(), valid.size()));
-  };
-  std::string biz;
   const std::string& raw = message.biz_content();
+  std::string out;
+  out.reserve(raw.size() + 256);
+  // Appended in place (a line is built for every message). A JSON string must be UTF-8: invalid
+  // bytes (a GBK form, say) become U+FFFD, as a decoder would show them, so that the line stays
+  // JSON. The inbox keeps the bytes as they came.
+  auto quoted = [&out](std::string_view s) {
+    out += '"';
+    if (IsValidUtf8(s)) {
+      protocol_internal::AppendJsonEscaped(out, s);
+    } else {
+      protocol_internal::AppendJsonEscaped(out, ReplaceInvalidUtf8(s, "\xEF\xBF\xBD"));
+    }
+    out += '"';
+  };
+  out += "{\"app_id\":";
+  quoted(message.app_id());
+  out += ",\"msg_api\":";
+  quoted(message.msg_api());
+  out += ",\"msg_id\":";
+  quoted(message.msg_id());
+  out += ",\"biz_content\":";
   // Checked without building a document: most bizContent is kept as it is. One on several lines is
   // parsed again to be written on one (json::parse's default depth, as before).
   constexpr int kDepth = 32;
   if (!protocol_internal::CheckJson(raw, kDepth).IsOneValue(raw)) {
-    biz = quoted(raw);
+    quoted(raw);
   } else if (raw.find('\n') != std::string::npos || raw.find('\r') != std::string::npos) {
     json::parse_options options;
     options.max_depth = kDepth;
     json::error_code ec;
     const json::value parsed = json::parse(raw, ec, {}, options);
-    biz = ec ? quoted(raw) : json::serialize(parsed);
+    if (ec) {
+      quoted(raw);
+    } else {
+      out += json::serialize(parsed);
+    }
   } else {
     // Exactly as received, minus surrounding whitespace.
-    size_t begin = raw.find_first_not_of(" \t");
-    size_t end = raw.find_last_not_of(" \t");
-    biz = raw.substr(begin, end - begin + 1);
+    const size_t begin = raw.find_first_not_of(" \t");
+    const size_t end = raw.find_last_not_of(" \t");
+    out.append(raw, begin, end - begin + 1);
   }
-  std::string out;
-  out.reserve(raw.size() + 256);
-  out += "{\"app_id\":" + quoted(message.app_id());
-  out += ",\"msg_api\":" + quoted(message.msg_api());
-  out += ",\"msg_id\":" + quoted(message.msg_id());
-  out += ",\"biz_content\":" + biz;
-  out += ",\"channel\":" + quoted(message.channel().empty() ? "websocket" : message.channel());
-  out += ",\"received_at\":" + quoted(Rfc3339Utc(message.received_at_ms()));
-  out += ",\"delivery_count\":" + std::to_string(message.delivery_count()) + "}";
+  out += ",\"channel\":";
+  quoted(message.channel().empty() ? "websocket" : message.channel());
+  out += ",\"received_at\":";
+  quoted(Rfc3339Utc(message.received_at_ms()));
+  out += ",\"delivery_count\":";
+  out += std::to_string(message.delivery_count());
+  out += '}';
   return out;
 }
 

@@ -44,6 +44,18 @@ TEST(MessageJsonTest, MultiLineAndNonJsonBizContentStayOneValidLine) {
   line = MessageJson(garbage);
   EXPECT_NE(line.find(R"("biz_content":"not json \"at all\"")"), std::string::npos) << line;
   EXPECT_NO_THROW(boost::json::parse(line));
+
+  // Quotes, backslashes and control characters are escaped wherever they come; the line parses back
+  // to the very text.
+  stored.message.msg_id = "m\"\\\x01\t";
+  stored.message.biz_content = "tab\there\x1f\x7f";
+  MessageView escaped(stored);
+  line = MessageJson(escaped);
+  EXPECT_NE(line.find(R"("msg_id":"m\"\\\u0001\t")"), std::string::npos) << line;
+  EXPECT_NE(line.find(R"("biz_content":"tab\there\u001F)" "\x7f\""), std::string::npos) << line;
+  auto parsed = boost::json::parse(line).as_object();
+  EXPECT_EQ(parsed.at("msg_id").as_string(), stored.message.msg_id);
+  EXPECT_EQ(parsed.at("biz_content").as_string(), stored.message.biz_content);
 }
 
 // What json::parse accepts is kept (trimmed of spaces and tabs), or written on one line when it spans
