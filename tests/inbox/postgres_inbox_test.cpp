@@ -182,6 +182,17 @@ TEST_F(PostgresInboxTest, TakingBackOldClaimsNeverDeadlocksWithAStoreOfTheirRede
   EXPECT_EQ((*inbox)->Claim(100, 0)->size(), 20u);
 }
 
+TEST_F(PostgresInboxTest, ClosingHandsItsClaimsBackAtOnce) {
+  auto closing = Open("closing", 60000);
+  ASSERT_TRUE(closing);
+  ASSERT_TRUE(closing->Store({Msg("m1"), Msg("m2"), Msg("m3")}).ok());
+  ASSERT_EQ(closing->Claim(2, 0)->size(), 2u);
+  closing->Close();
+  auto other = Open("other", 60000);
+  EXPECT_EQ(other->Stats()->in_flight, 0) << "not after the lease: now";
+  EXPECT_EQ(other->Claim(10, 0)->size(), 3u);
+}
+
 TEST_F(PostgresInboxTest, LongHandlersKeepTheirLeaseRenewed) {
   auto holder = Open("holder", 300);
   auto other = Open("other", 300);
