@@ -208,12 +208,7 @@ void PostgresInbox::Close() {
   lease_cv_.notify_all();
   if (lease_thread_.joinable()) lease_thread_.join();
   // Claims still held (their results never recorded): back to pending now rather than after the lease.
-  PgArray tokens(PgArray::Type::kInt8);
-  {
-    std::lock_guard lock(claims_mu_);
-    for (const auto& [key, token] : claims_) tokens.AddInt8(token);
-    claims_.clear();
-  }
+  const PgArray tokens = HeldClaimTokens(/*forget=*/true);
   if (tokens.size() > 0 && lease_conn_ && !lease_conn_->broken()) {
     (void)ReleaseClaims(*lease_conn_, "claim_token = ANY($1::bigint[])", {tokens.Param()}, kReleasePatienceAtClose);
   }

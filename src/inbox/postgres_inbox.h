@@ -155,6 +155,8 @@ class PostgresInbox final : public Inbox {
   std::optional<int64_t> TokenOf(const std::string& key);
   void ForgetClaim(const std::string& key, int64_t token);
 
+  // The claim tokens this inbox holds, as a bigint[] parameter; `forget`: and no longer holds.
+  PgArray HeldClaimTokens(bool forget);
   void LeaseLoop();
   Status RenewAndReap(PgConn& conn);
   // Puts the in-flight rows that `condition` picks back to pending, never waiting for a row lock.

@@ -21,12 +21,6 @@ constexpr const char* kClaimSet =
     "claim_token = nextval('alipaymsg_claim_tokens'), "
     "lease_expires_at = clock_timestamp() + $4::bigint * interval '1 millisecond'";
 
-std::string TokenArray(const std::vector<int64_t>& tokens) {
-  std::string array = "{";
-  for (size_t i = 0; i < tokens.size(); ++i) array += (i ? "," : "") + std::to_string(tokens[i]);
-  return array + "}";
-}
-
 }  // namespace
 
 Result<std::vector<StoredMessage>> PostgresInbox::Claim(int max, int64_t now_ms) {
@@ -311,21 +305,24 @@ void PostgresInbox::LeaseLoop() {
   }
 }
 
+PgArray PostgresInbox::HeldClaimTokens(bool forget) {
+  PgArray tokens(PgArray::Type::kInt8);
+  std::lock_guard lock(claims_mu_);
+  for (const auto& [key, token] : claims_) tokens.AddInt8(token);
+  if (forget) claims_.clear();
+  return tokens;
+}
+
 Status PostgresInbox::RenewAndReap(PgConn& conn) {
-  std::vector<int64_t> tokens;
-  {
-    std::lock_guard lock(claims_mu_);
-    tokens.reserve(claims_.size());
-    for (const auto& [key, token] : claims_) tokens.push_back(token);
-  }
-  if (!tokens.empty()) {
+  const PgArray tokens = HeldClaimTokens(/*forget=*/false);
+  if (tokens.size() > 0) {
     // SKIP LOCKED: a row the writer holds is being completed; waiting for it could deadlock against
     // the writer's own lock order.
     ALIPAYMSG_RETURN_IF_ERROR(conn.Run(
         "UPDATE alipaymsg_messages SET lease_expires_at = clock_timestamp() + $2::bigint * interval "
         "'1 millisecond' WHERE id IN (SELECT id FROM alipaymsg_messages WHERE state = 'in_flight' AND "
         "claim_token = ANY($1::bigint[]) FOR UPDATE SKIP LOCKED)",
-        {PgParam::Text(TokenArray(tokens)), PgParam::Int(options_.lease_ms)}));
+        {tokens.Param(), PgParam::Int(options_.lease_ms)}));
   }
   // Anyone's expired claims (a dead instance's, or one cut off from the database) go back to pending;
   // their late results will be refused (the token is gone).
