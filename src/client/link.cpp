@@ -13,6 +13,7 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 
+#include "client/coalescing_stream.h"
 #include "crypto/tls_peer.h"
 
 namespace alipaymsg::client {
@@ -26,6 +27,7 @@ template <bool kTls>
 class LinkT final : public Link {
   using Transport =
       std::conditional_t<kTls, beast::ssl_stream<beast::tcp_stream>, beast::tcp_stream>;
+  using Stream = websocket::stream<CoalescingStream<Transport>>;
 
  public:
   LinkT(LinkEvents& events, Strand strand, ssl::context* tls, LinkSettings settings)
@@ -44,7 +46,7 @@ class LinkT final : public Link {
     if (ec) co_return Unavailable("TCP connect to " + settings_.host_header + ": " + ec.message());
     tcp_layer.socket().set_option(tcp::no_delay(true), ec);
     if constexpr (kTls) {
-      SSL* native = ws_.next_layer().native_handle();
+      SSL* native = ws_.next_layer().next_layer().native_handle();
       if (settings_.verify_tls) {
         if (!alipaymsg::tls::ExpectPeerName(native, settings_.host))
           co_return InvalidArgument("cannot verify TLS host name \"" + settings_.host + "\"");
@@ -52,7 +54,7 @@ class LinkT final : public Link {
         SSL_set_tlsext_host_name(native, settings_.host.c_str());
       }
       waiting_for_ = "the TLS handshake";
-      auto [hec] = co_await ws_.next_layer().async_handshake(ssl::stream_base::client, kUseTuple);
+      auto [hec] = co_await ws_.next_layer().next_layer().async_handshake(ssl::stream_base::client, kUseTuple);
       if (hec) co_return Unavailable("TLS handshake with " + settings_.host_header + ": " +
                                      alipaymsg::tls::DescribeHandshakeFailure(native, settings_.host, hec.message()));
     }
@@ -128,12 +130,12 @@ class LinkT final : public Link {
   };
   static constexpr size_t kMaxMessageBytes = 4 << 20;
 
-  static websocket::stream<Transport> MakeTransport(Strand strand, ssl::context* tls) {
+  static Stream MakeTransport(Strand strand, ssl::context* tls) {
     if constexpr (kTls) {
-      return websocket::stream<Transport>(strand, *tls);
+      return Stream(strand, *tls);
     } else {
       (void)tls;
-      return websocket::stream<Transport>(strand);
+      return Stream(strand);
     }
   }
 
@@ -183,6 +185,9 @@ class LinkT final : public Link {
       }
       Outgoing item = std::move(queue_.front());
       queue_.pop_front();
+      // The frames queued now leave in one send, once the last of them is written (a close frame
+      // goes at once: the close handshake waits for it).
+      ws_.next_layer().Hold(item.kind != Kind::kClose);
       beast::error_code ec;
       if (item.kind == Kind::kText) {
         std::tie(ec, std::ignore) = co_await ws_.async_write(asio::buffer(item.text), kUseTuple);
@@ -197,6 +202,7 @@ class LinkT final : public Link {
         Lost("write: " + ec.message());
         break;
       }
+      if (queue_.empty()) ws_.next_layer().Hold(false);
     }
     Shutdown();
   }
@@ -222,7 +228,7 @@ class LinkT final : public Link {
   }
 
   LinkEvents& events_;
-  websocket::stream<Transport> ws_;
+  Stream ws_;
   LinkSettings settings_;
   std::deque<Outgoing> queue_;
   asio::steady_timer write_wake_;
