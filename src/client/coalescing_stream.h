@@ -170,7 +170,8 @@ class CoalescingStream {
 };
 
 // Beast closes a WebSocket through these (found by argument-dependent lookup): what is queued goes
-// out first (the close frame itself), then the layer below tears down as it would have.
+// out first (the close frame itself), then the layer below tears down as it would have. The blocking
+// one is for Beast's blocking close, which the link never uses: it tears down at once.
 template <class Next>
 void teardown(boost::beast::role_type role, CoalescingStream<Next>& stream, boost::system::error_code& ec) {
   using boost::beast::websocket::teardown;
