@@ -189,6 +189,7 @@ TEST_F(PostgresInboxTest, ClosingHandsItsClaimsBackAtOnce) {
   ASSERT_EQ(closing->Claim(2, 0)->size(), 2u);
   closing->Close();
   auto other = Open("other", 60000);
+  ASSERT_TRUE(other);
   EXPECT_EQ(other->Stats()->in_flight, 0) << "not after the lease: now";
   EXPECT_EQ(other->Claim(10, 0)->size(), 3u);
 }
