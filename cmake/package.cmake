@@ -91,8 +91,11 @@ webhook, Redis Streams, NATS JetStream). alipay-msg checks its config, prints
 certificate SNs, signs and verifies, and inspects the inbox. The service runs
 as the system user alipay-msgd, its state in /var/lib/alipay-msgd.")
 # adduser for the postinst; the shared libraries come from dpkg-shlibdeps.
-# libpq5: the daemon loads libpq only when its inbox is PostgreSQL, so dpkg-shlibdeps does not see it.
-set(CPACK_DEBIAN_DAEMON_PACKAGE_DEPENDS "adduser, libpq5")
+# The libraries the daemon loads only when configured to use them (libpq for a PostgreSQL inbox,
+# hiredis and libnats for the redis: and nats: sinks: src/base/shared_library.h) are not seen by
+# dpkg-shlibdeps; their packages come from the configure (alipaymsg_on_demand_library).
+set(CPACK_DEBIAN_DAEMON_PACKAGE_DEPENDS
+    "adduser, ${ALIPAYMSG_LIBPQ_PACKAGE}, ${ALIPAYMSG_HIREDIS_PACKAGE}, ${ALIPAYMSG_NATS_PACKAGE}")
 set(CPACK_DEBIAN_DAEMON_PACKAGE_CONTROL_EXTRA
   ${ALIPAYMSG_PACKAGING_DIR}/debian/postinst
   ${ALIPAYMSG_PACKAGING_DIR}/debian/prerm

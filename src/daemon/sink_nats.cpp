@@ -9,15 +9,40 @@
 #include <atomic>
 #include <tuple>
 
+#include "base/shared_library.h"
 #include "daemon/sink_bus.h"
 
 namespace alipaymsg::daemon {
 namespace {
 
+// The nats: sink's library, loaded when such a sink is configured (src/base/shared_library.h).
+#define ALIPAYMSG_NATS_FUNCTIONS(X) \
+  X(jsCtx_Destroy) X(jsOptions_Init) X(jsPubAck_Destroy) X(jsPubOptions_Init) \
+  X(jsStreamConfig_Init) X(jsStreamInfo_Destroy) X(js_AddStream) X(js_GetStreamInfo) \
+  X(js_PublishMsg) X(natsConnection_Connect) X(natsConnection_Destroy) \
+  X(natsConnection_GetLastError) X(natsConnection_JetStream) X(natsConnection_Status) \
+  X(natsMsgHeader_Set) X(natsMsg_Create) X(natsMsg_Destroy) X(natsOptions_Create) \
+  X(natsOptions_Destroy) X(natsOptions_LoadCATrustedCertificates) \
+  X(natsOptions_SetExpectedHostname) X(natsOptions_SetMaxReconnect) X(natsOptions_SetName) \
+  X(natsOptions_SetReconnectWait) X(natsOptions_SetSecure) X(natsOptions_SetTimeout) \
+  X(natsOptions_SetToken) X(natsOptions_SetURL) X(natsOptions_SetUserCredentialsFromFiles) \
+  X(natsOptions_SetUserInfo) X(natsStatus_GetText) X(nats_GetLastError)
+struct LibNats {
+  static constexpr const char* kSoname = ALIPAYMSG_NATS_SONAME;  // the SONAME the headers were built for (CMake)
+  static constexpr const char* kNeededBy = "the nats: sink";
+  static constexpr const char* kPackage = ALIPAYMSG_NATS_PACKAGE;  // its Debian package (CMake)
+  ALIPAYMSG_NATS_FUNCTIONS(ALIPAYMSG_LIBRARY_MEMBER)
+  Status Resolve(void* handle) {
+    ALIPAYMSG_NATS_FUNCTIONS(ALIPAYMSG_LIBRARY_RESOLVE)
+    return Status::Ok();
+  }
+};
+const LibNats& Nats() { return LazyLibrary<LibNats>::Get(); }
+
 std::string NatsError(natsStatus s) {
-  std::string text = natsStatus_GetText(s);
+  std::string text = Nats().natsStatus_GetText(s);
   natsStatus ignored;
-  const char* last = nats_GetLastError(&ignored);
+  const char* last = Nats().nats_GetLastError(&ignored);
   if (last && *last && text != last) text += std::string(" (") + last + ")";
   return text;
 }
@@ -48,14 +73,19 @@ struct NatsSink::State {
   // Connections the client closed, kept until the end: a worker may still be using one.
   std::vector<std::tuple<natsOptions*, natsConnection*, jsCtx*>> retired;
   ~State() {
-    for (auto [o, n, j] : retired) jsCtx_Destroy(j), natsConnection_Destroy(n), natsOptions_Destroy(o);
-    if (js) jsCtx_Destroy(js);
-    if (nc) natsConnection_Destroy(nc);
-    if (opts) natsOptions_Destroy(opts);
+    for (auto [o, n, j] : retired) {
+      Nats().jsCtx_Destroy(j), Nats().natsConnection_Destroy(n), Nats().natsOptions_Destroy(o);
+    }
+    if (js) Nats().jsCtx_Destroy(js);
+    if (nc) Nats().natsConnection_Destroy(nc);
+    if (opts) Nats().natsOptions_Destroy(opts);
   }
 };
 
 Result<std::shared_ptr<NatsSink>> NatsSink::Make(const SinkConfig& config) {
+  if (auto lib = LazyLibrary<LibNats>::Load(); !lib.ok()) {
+    return lib.status().WithContext(config.key_name);
+  }
   std::string why;
   std::optional<BusUrl> url = ParseBusUrl(config.bus.url, "nats", why);
   if (!url) return InvalidArgument(BusWhere(config, "url") + ": " + why);
@@ -72,7 +102,7 @@ NatsSink::~NatsSink() = default;
 
 Status NatsSink::EnsureConnection(natsConnection** nc, jsCtx** js) {
   std::lock_guard lock(state_->mu);
-  if (state_->nc && natsConnection_Status(state_->nc) == NATS_CONN_STATUS_CLOSED) {
+  if (state_->nc && Nats().natsConnection_Status(state_->nc) == NATS_CONN_STATUS_CLOSED) {
     // The client gave up (e.g. refused credentials after a server restart): start over.
     state_->retired.emplace_back(state_->opts, state_->nc, state_->js);
     state_->js = nullptr, state_->nc = nullptr, state_->opts = nullptr;
@@ -95,44 +125,44 @@ Status NatsSink::EnsureConnection(natsConnection** nc, jsCtx** js) {
 Status NatsSink::Connect() {
   const SinkConfig::Bus& bus = config_.bus;
   natsOptions* opts = nullptr;
-  natsStatus s = natsOptions_Create(&opts);
+  natsStatus s = Nats().natsOptions_Create(&opts);
   const std::string url = (bus.tls ? "tls://" : "nats://") + url_.ToString().substr(url_.scheme.size() + 3);
-  if (s == NATS_OK) s = natsOptions_SetURL(opts, url.c_str());
-  if (s == NATS_OK) s = natsOptions_SetName(opts, "alipay-msgd");
-  if (s == NATS_OK) s = natsOptions_SetTimeout(opts, std::min(config_.timeout_ms, 5000));
-  if (s == NATS_OK) s = natsOptions_SetMaxReconnect(opts, -1);
-  if (s == NATS_OK) s = natsOptions_SetReconnectWait(opts, 500);
+  if (s == NATS_OK) s = Nats().natsOptions_SetURL(opts, url.c_str());
+  if (s == NATS_OK) s = Nats().natsOptions_SetName(opts, "alipay-msgd");
+  if (s == NATS_OK) s = Nats().natsOptions_SetTimeout(opts, std::min(config_.timeout_ms, 5000));
+  if (s == NATS_OK) s = Nats().natsOptions_SetMaxReconnect(opts, -1);
+  if (s == NATS_OK) s = Nats().natsOptions_SetReconnectWait(opts, 500);
   if (s != NATS_OK) {
-    natsOptions_Destroy(opts);
+    Nats().natsOptions_Destroy(opts);
     return Internal(config_.key_name + ".nats: client options: " + NatsError(s));
   }
   // Credentials: a .creds file, or user + password, or a password alone (a token).
   std::string credential_key;
   if (!bus.creds_file.empty()) {
     credential_key = "creds-file";
-    s = natsOptions_SetUserCredentialsFromFiles(opts, bus.creds_file.c_str(), nullptr);
+    s = Nats().natsOptions_SetUserCredentialsFromFiles(opts, bus.creds_file.c_str(), nullptr);
   } else if (!password_.empty()) {
     credential_key = bus.password_file.empty() ? "password-env" : "password-file";
-    s = bus.user.empty() ? natsOptions_SetToken(opts, password_.c_str())
-                         : natsOptions_SetUserInfo(opts, bus.user.c_str(), password_.c_str());
+    s = bus.user.empty() ? Nats().natsOptions_SetToken(opts, password_.c_str())
+                         : Nats().natsOptions_SetUserInfo(opts, bus.user.c_str(), password_.c_str());
   }
   if (s != NATS_OK) {
-    natsOptions_Destroy(opts);
+    Nats().natsOptions_Destroy(opts);
     return InvalidArgument(BusWhere(config_, credential_key) + ": " + NatsError(s));
   }
   if (bus.tls) {
-    s = natsOptions_SetSecure(opts, true);
-    if (s == NATS_OK && !bus.ca_file.empty()) s = natsOptions_LoadCATrustedCertificates(opts, bus.ca_file.c_str());
-    if (s == NATS_OK) s = natsOptions_SetExpectedHostname(opts, url_.host.c_str());
+    s = Nats().natsOptions_SetSecure(opts, true);
+    if (s == NATS_OK && !bus.ca_file.empty()) s = Nats().natsOptions_LoadCATrustedCertificates(opts, bus.ca_file.c_str());
+    if (s == NATS_OK) s = Nats().natsOptions_SetExpectedHostname(opts, url_.host.c_str());
     if (s != NATS_OK) {
-      natsOptions_Destroy(opts);
+      Nats().natsOptions_Destroy(opts);
       return InvalidArgument(BusWhere(config_, bus.ca_file.empty() ? "url" : "ca-file") + ": TLS: " + NatsError(s));
     }
   }
   natsConnection* nc = nullptr;
-  s = natsConnection_Connect(&nc, opts);
+  s = Nats().natsConnection_Connect(&nc, opts);
   if (s != NATS_OK) {
-    natsOptions_Destroy(opts);
+    Nats().natsOptions_Destroy(opts);
     if (s == NATS_CONNECTION_AUTH_FAILED || s == NATS_NOT_PERMITTED) {
       return InvalidArgument(BusWhere(config_, credential_key.empty() ? "url" : credential_key) + ": " +
                              url_.ToString() + " refused the credentials: " + NatsError(s));
@@ -140,13 +170,13 @@ Status NatsSink::Connect() {
     return Unavailable(BusWhere(config_, "url") + ": cannot connect to " + url_.ToString() + ": " + NatsError(s));
   }
   jsOptions js_options;
-  jsOptions_Init(&js_options);
+  Nats().jsOptions_Init(&js_options);
   js_options.Wait = config_.timeout_ms;
   jsCtx* js = nullptr;
-  s = natsConnection_JetStream(&js, nc, &js_options);
+  s = Nats().natsConnection_JetStream(&js, nc, &js_options);
   if (s != NATS_OK) {
-    natsConnection_Destroy(nc);
-    natsOptions_Destroy(opts);
+    Nats().natsConnection_Destroy(nc);
+    Nats().natsOptions_Destroy(opts);
     return Internal(config_.key_name + ".nats: JetStream context: " + NatsError(s));
   }
   state_->opts = opts, state_->nc = nc, state_->js = js;
@@ -161,7 +191,7 @@ Status NatsSink::EnsureStream() {
   const std::string& name = config_.bus.nats_stream;
   jsStreamInfo* info = nullptr;
   jsErrCode code = static_cast<jsErrCode>(0);
-  natsStatus s = js_GetStreamInfo(&info, state_->js, name.c_str(), nullptr, &code);
+  natsStatus s = Nats().js_GetStreamInfo(&info, state_->js, name.c_str(), nullptr, &code);
   if (s == NATS_OK) {
     // Someone else's stream: note what would weaken the guarantee (check-config --connect reports it).
     probe_notes_.clear();
@@ -179,7 +209,7 @@ Status NatsSink::EnsureStream() {
                              NatsSubjectFilter(config_.bus.target) + ": publishes to " + config_.bus.target +
                              " may find no stream");
     }
-    jsStreamInfo_Destroy(info);
+    Nats().jsStreamInfo_Destroy(info);
     state_->stream_ready = true;
     return Status::Ok();
   }
@@ -191,18 +221,18 @@ Status NatsSink::EnsureStream() {
   const std::string filter = NatsSubjectFilter(config_.bus.target);
   const char* subjects[] = {filter.c_str()};
   jsStreamConfig stream;
-  jsStreamConfig_Init(&stream);
+  Nats().jsStreamConfig_Init(&stream);
   stream.Name = name.c_str();
   stream.Subjects = subjects;
   stream.SubjectsLen = 1;
   stream.Storage = js_FileStorage;
   stream.Duplicates = config_.bus.duplicate_window_s * int64_t{1000000000};
-  s = js_AddStream(&info, state_->js, &stream, nullptr, &code);
+  s = Nats().js_AddStream(&info, state_->js, &stream, nullptr, &code);
   if (s != NATS_OK) {
     return Unavailable(BusWhere(config_, "stream") + ": creating stream " + name + " (subjects " + filter + ") on " +
                        url_.ToString() + ": " + NatsError(s));
   }
-  jsStreamInfo_Destroy(info);
+  Nats().jsStreamInfo_Destroy(info);
   state_->stream_ready = true;
   return Status::Ok();
 }
@@ -220,9 +250,9 @@ HandlerOutcome NatsSink::Deliver(MessageView& message) {
   natsConnection* nc = nullptr;
   jsCtx* js = nullptr;
   if (Status connected = EnsureConnection(&nc, &js); !connected.ok()) return HandlerOutcome::RetryLater(connected.message());
-  if (natsConnection_Status(nc) != NATS_CONN_STATUS_CONNECTED) {
+  if (Nats().natsConnection_Status(nc) != NATS_CONN_STATUS_CONNECTED) {
     const char* last = nullptr;
-    natsConnection_GetLastError(nc, &last);
+    Nats().natsConnection_GetLastError(nc, &last);
     return HandlerOutcome::RetryLater(config_.key_name + ".nats: not connected to " + url_.ToString() +
                                       " (reconnecting)" + (last && *last ? std::string(": ") + last : ""));
   }
@@ -231,19 +261,19 @@ HandlerOutcome NatsSink::Deliver(MessageView& message) {
   const std::string payload = MessageJson(message);
   const std::string msg_id = message.app_id() + "/" + message.msg_id();
   natsMsg* msg = nullptr;
-  natsStatus s = natsMsg_Create(&msg, subject.c_str(), nullptr, payload.data(), static_cast<int>(payload.size()));
-  if (s == NATS_OK) s = natsMsgHeader_Set(msg, "Nats-Msg-Id", msg_id.c_str());
+  natsStatus s = Nats().natsMsg_Create(&msg, subject.c_str(), nullptr, payload.data(), static_cast<int>(payload.size()));
+  if (s == NATS_OK) s = Nats().natsMsgHeader_Set(msg, "Nats-Msg-Id", msg_id.c_str());
   jsPubAck* ack = nullptr;
   jsErrCode code = static_cast<jsErrCode>(0);
   if (s == NATS_OK) {
     jsPubOptions options;
-    jsPubOptions_Init(&options);
+    Nats().jsPubOptions_Init(&options);
     options.MaxWait = config_.timeout_ms;
-    s = js_PublishMsg(&ack, js, msg, &options, &code);
+    s = Nats().js_PublishMsg(&ack, js, msg, &options, &code);
   }
   const std::string error = s == NATS_OK ? "" : NatsError(s);
-  natsMsg_Destroy(msg);
-  jsPubAck_Destroy(ack);
+  Nats().natsMsg_Destroy(msg);
+  Nats().jsPubAck_Destroy(ack);
   if (s == NATS_OK) return HandlerOutcome::Done();
   // No responders: no stream listens on the subject (deleted meanwhile?): look it up again next time.
   if (s == NATS_NO_RESPONDERS) state_->stream_ready = false;

@@ -5,10 +5,26 @@
 
 #include <cstring>
 
+#include "base/shared_library.h"
 #include "daemon/sink_bus.h"
 
 namespace alipaymsg::daemon {
 namespace {
+
+// The redis: sink's library, loaded when such a sink is configured (src/base/shared_library.h).
+#define ALIPAYMSG_HIREDIS_FUNCTIONS(X) \
+  X(redisConnectWithTimeout) X(redisCommandArgv) X(freeReplyObject) X(redisFree) X(redisSetTimeout)
+struct LibHiredis {
+  static constexpr const char* kSoname = ALIPAYMSG_HIREDIS_SONAME;  // the SONAME the headers were built for (CMake)
+  static constexpr const char* kNeededBy = "the redis: sink";
+  static constexpr const char* kPackage = ALIPAYMSG_HIREDIS_PACKAGE;  // its Debian package (CMake)
+  ALIPAYMSG_HIREDIS_FUNCTIONS(ALIPAYMSG_LIBRARY_MEMBER)
+  Status Resolve(void* handle) {
+    ALIPAYMSG_HIREDIS_FUNCTIONS(ALIPAYMSG_LIBRARY_RESOLVE)
+    return Status::Ok();
+  }
+};
+const LibHiredis& Hiredis() { return LazyLibrary<LibHiredis>::Get(); }
 
 // KEYS[1] the marker, KEYS[2] the stream. ARGV[1] marker TTL (s), ARGV[2] MAXLEN (0: none),
 // ARGV[3] "~" or "=", ARGV[4..] field, value, ... Returns {1, id} when added, {0, id} when the marker
@@ -28,7 +44,7 @@ return {1, id}
 )lua";
 
 struct ReplyDeleter {
-  void operator()(redisReply* r) const { if (r) freeReplyObject(r); }
+  void operator()(redisReply* r) const { if (r) Hiredis().freeReplyObject(r); }
 };
 using Reply = std::unique_ptr<redisReply, ReplyDeleter>;
 
@@ -36,7 +52,8 @@ Reply Command(redisContext* ctx, const std::vector<std::string>& args) {
   std::vector<const char*> argv;
   std::vector<size_t> lens;
   for (const std::string& a : args) argv.push_back(a.data()), lens.push_back(a.size());
-  return Reply(static_cast<redisReply*>(redisCommandArgv(ctx, static_cast<int>(argv.size()), argv.data(), lens.data())));
+  return Reply(static_cast<redisReply*>(
+      Hiredis().redisCommandArgv(ctx, static_cast<int>(argv.size()), argv.data(), lens.data())));
 }
 
 std::string ErrorText(const redisReply* r) { return std::string(r->str, r->len); }
@@ -46,6 +63,9 @@ timeval Timeval(int ms) { return timeval{ms / 1000, (ms % 1000) * 1000}; }
 }  // namespace
 
 Result<std::shared_ptr<RedisSink>> RedisSink::Make(const SinkConfig& config) {
+  if (auto lib = LazyLibrary<LibHiredis>::Load(); !lib.ok()) {
+    return lib.status().WithContext(config.key_name);
+  }
   std::string why;
   std::optional<BusUrl> url = ParseBusUrl(config.bus.url, "redis", why);
   if (!url) return InvalidArgument(BusWhere(config, "url") + ": " + why);
@@ -58,19 +78,19 @@ RedisSink::RedisSink(SinkConfig config, BusUrl url, std::string password)
     : config_(std::move(config)), url_(std::move(url)), password_(std::move(password)), slots_(config_.concurrency) {}
 
 RedisSink::~RedisSink() {
-  for (redisContext* ctx : idle_) redisFree(ctx);
+  for (redisContext* ctx : idle_) Hiredis().redisFree(ctx);
 }
 
 // A new connection, authenticated, on the database, with the script loaded. Errors name the setting.
 Result<redisContext*> RedisSink::Connect() {
   const timeval timeout = Timeval(std::min(config_.timeout_ms, 10000));
-  redisContext* ctx = redisConnectWithTimeout(url_.host.c_str(), url_.port, timeout);
+  redisContext* ctx = Hiredis().redisConnectWithTimeout(url_.host.c_str(), url_.port, timeout);
   if (!ctx) return Unavailable(BusWhere(config_, "url") + ": cannot connect to " + url_.ToString() + ": out of memory");
-  std::unique_ptr<redisContext, void (*)(redisContext*)> owned(ctx, redisFree);
+  std::unique_ptr<redisContext, void (*)(redisContext*)> owned(ctx, Hiredis().redisFree);
   if (ctx->err) {
     return Unavailable(BusWhere(config_, "url") + ": cannot connect to " + url_.ToString() + ": " + ctx->errstr);
   }
-  redisSetTimeout(ctx, Timeval(config_.timeout_ms));
+  Hiredis().redisSetTimeout(ctx, Timeval(config_.timeout_ms));
   auto lost = [&](const char* step) {
     return Unavailable(BusWhere(config_, "url") + ": " + url_.ToString() + ": " + step + ": " +
                        (ctx->err ? ctx->errstr : "no reply"));
@@ -176,7 +196,7 @@ HandlerOutcome RedisSink::Deliver(MessageView& message) {
   bool connection_lost = false;
   Status published = Publish(ctx, message, connection_lost);
   if (connection_lost) {
-    redisFree(ctx);
+    Hiredis().redisFree(ctx);
   } else {
     std::lock_guard lock(mu_);
     idle_.push_back(ctx);
@@ -189,7 +209,7 @@ HandlerOutcome RedisSink::Deliver(MessageView& message) {
 Status RedisSink::Probe() {
   Result<redisContext*> made = Connect();
   if (!made.ok()) return made.status();
-  redisFree(*made);
+  Hiredis().redisFree(*made);
   return Status::Ok();
 }
 

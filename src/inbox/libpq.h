@@ -7,6 +7,7 @@
 #include <libpq-fe.h>
 
 #include "alipaymsg/status.h"
+#include "base/shared_library.h"
 
 namespace alipaymsg::inbox {
 
@@ -18,17 +19,22 @@ namespace alipaymsg::inbox {
   X(PQsetNoticeProcessor) X(PQstatus) X(PQunescapeBytea)
 
 struct LibPq {
-#define ALIPAYMSG_LIBPQ_MEMBER(name) decltype(&::name) name = nullptr;
-  ALIPAYMSG_LIBPQ_FUNCTIONS(ALIPAYMSG_LIBPQ_MEMBER)
-#undef ALIPAYMSG_LIBPQ_MEMBER
+  static const char* const kSoname;   // the SONAME the headers were built for (CMake)
+  static constexpr const char* kNeededBy = "the PostgreSQL inbox";
+  static const char* const kPackage;  // its Debian package (CMake)
+  ALIPAYMSG_LIBPQ_FUNCTIONS(ALIPAYMSG_LIBRARY_MEMBER)
+  Status Resolve(void* handle) {
+    ALIPAYMSG_LIBPQ_FUNCTIONS(ALIPAYMSG_LIBRARY_RESOLVE)
+    return Status::Ok();
+  }
 };
 
-// Loads libpq.so.5 on the first call (thread-safe); later calls give the same table, or the same
+// Loads libpq on the first call (thread-safe); later calls give the same table, or the same
 // error, which names the library, its Debian package and what the loader said.
-Result<const LibPq*> LoadLibPq();
+inline Result<const LibPq*> LoadLibPq() { return LazyLibrary<LibPq>::Load(); }
 
 // The table of a LoadLibPq() that succeeded. Only for code that holds a connection (PGconn, PGresult),
 // which exists only after one did.
-const LibPq& Pq();
+inline const LibPq& Pq() { return LazyLibrary<LibPq>::Get(); }
 
 }  // namespace alipaymsg::inbox

@@ -126,8 +126,8 @@ for p in "${PACKAGES[@]}"; do
   expect_eq "$(dpkg-deb -f "$(deb "$p")" Version)" "${version}-1" "$p Version"
 done
 daemon_depends=$(dpkg-deb -f "$(deb alipay-msgd)" Depends)
-for dep in adduser libc6 libssl3 libsqlite3-0 libyaml-cpp libpq5 libstdc++6; do
-  [[ "$daemon_depends" == *"$dep"* ]] || fail "alipay-msgd Depends lacks $dep (dpkg-shlibdeps; libpq5 and adduser from package.cmake): $daemon_depends"
+for dep in adduser libc6 libssl3 libsqlite3-0 libyaml-cpp libpq5 libhiredis libnats libstdc++6; do
+  [[ "$daemon_depends" == *"$dep"* ]] || fail "alipay-msgd Depends lacks $dep (dpkg-shlibdeps; adduser and the libraries loaded on demand from package.cmake): $daemon_depends"
 done
 [[ "$(dpkg-deb -f "$(deb libalipaymsg-dev)" Depends)" == *libssl-dev* ]] || fail "libalipaymsg-dev Depends lacks libssl-dev"
 dpkg-deb --ctrl-tarfile "$(deb alipay-msgd)" | tar -xO ./conffiles > "$work/conffiles"
