@@ -4,14 +4,9 @@
 // types and constants at compile time; the functions come from a table of pointers, one member per
 // function, named as the function:
 //
-//   #define MY_FUNCTIONS(X) X(redisFree) X(redisConnectWithTimeout)
-//   struct LibHiredis {
-//     static constexpr const char* kSoname = "libhiredis.so.0.14";
-//     static constexpr const char* kNeededBy = "the redis: sink";
-//     static constexpr const char* kPackage = "libhiredis0.14";
-//     MY_FUNCTIONS(ALIPAYMSG_LIBRARY_MEMBER)
-//     Status Resolve(void* handle) { MY_FUNCTIONS(ALIPAYMSG_LIBRARY_RESOLVE) return Status::Ok(); }
-//   };
+//   #define HIREDIS_FUNCTIONS(X) X(redisFree) X(redisConnectWithTimeout)
+//   ALIPAYMSG_LIBRARY_TABLE(LibHiredis, HIREDIS_FUNCTIONS);
+//   ALIPAYMSG_LIBRARY_NAMES(LibHiredis, "libhiredis.so.0.14", "the redis: sink", "libhiredis0.14");  // one .cpp
 //   LazyLibrary<LibHiredis>::Load();   // at configuration: the error names the package
 //   LazyLibrary<LibHiredis>::Get().redisFree(ctx);
 #pragma once
@@ -30,6 +25,24 @@ Result<void*> OpenSharedLibrary(const char* soname, const char* needed_by, const
 void* FindSymbol(void* handle, const char* name);
 // "LIB has no NAME: ...", for a library that is not the one the headers describe.
 Status MissingSymbol(const char* soname, const char* name);
+
+// struct `Name`: a pointer for each function of the X-macro FUNCTIONS, filled by Resolve(dlopen handle).
+#define ALIPAYMSG_LIBRARY_TABLE(Name, FUNCTIONS)        \
+  struct Name {                                          \
+    static const char* const kSoname;                    \
+    static const char* const kNeededBy;                  \
+    static const char* const kPackage;                   \
+    FUNCTIONS(ALIPAYMSG_LIBRARY_MEMBER)                  \
+    ::alipaymsg::Status Resolve(void* handle) {          \
+      FUNCTIONS(ALIPAYMSG_LIBRARY_RESOLVE)               \
+      return ::alipaymsg::Status::Ok();                  \
+    }                                                    \
+  }
+// Where Name's library is, what needs it and its Debian package (in one .cpp).
+#define ALIPAYMSG_LIBRARY_NAMES(Name, soname, needed_by, package) \
+  const char* const Name::kSoname = soname;                        \
+  const char* const Name::kNeededBy = needed_by;                   \
+  const char* const Name::kPackage = package
 
 #define ALIPAYMSG_LIBRARY_MEMBER(name) decltype(&::name) name = nullptr;
 #define ALIPAYMSG_LIBRARY_RESOLVE(name)                                                  \

@@ -15,7 +15,8 @@
 namespace alipaymsg::daemon {
 namespace {
 
-// The nats: sink's library, loaded when such a sink is configured (src/base/shared_library.h).
+// The nats: sink's library, loaded when such a sink is configured (src/base/shared_library.h);
+// its SONAME and Debian package come from CMake.
 #define ALIPAYMSG_NATS_FUNCTIONS(X) \
   X(jsCtx_Destroy) X(jsOptions_Init) X(jsPubAck_Destroy) X(jsPubOptions_Init) \
   X(jsStreamConfig_Init) X(jsStreamInfo_Destroy) X(js_AddStream) X(js_GetStreamInfo) \
@@ -27,16 +28,8 @@ namespace {
   X(natsOptions_SetReconnectWait) X(natsOptions_SetSecure) X(natsOptions_SetTimeout) \
   X(natsOptions_SetToken) X(natsOptions_SetURL) X(natsOptions_SetUserCredentialsFromFiles) \
   X(natsOptions_SetUserInfo) X(natsStatus_GetText) X(nats_GetLastError)
-struct LibNats {
-  static constexpr const char* kSoname = ALIPAYMSG_NATS_SONAME;  // the SONAME the headers were built for (CMake)
-  static constexpr const char* kNeededBy = "the nats: sink";
-  static constexpr const char* kPackage = ALIPAYMSG_NATS_PACKAGE;  // its Debian package (CMake)
-  ALIPAYMSG_NATS_FUNCTIONS(ALIPAYMSG_LIBRARY_MEMBER)
-  Status Resolve(void* handle) {
-    ALIPAYMSG_NATS_FUNCTIONS(ALIPAYMSG_LIBRARY_RESOLVE)
-    return Status::Ok();
-  }
-};
+ALIPAYMSG_LIBRARY_TABLE(LibNats, ALIPAYMSG_NATS_FUNCTIONS);
+ALIPAYMSG_LIBRARY_NAMES(LibNats, ALIPAYMSG_NATS_SONAME, "the nats: sink", ALIPAYMSG_NATS_PACKAGE);
 const LibNats& Nats() { return LazyLibrary<LibNats>::Get(); }
 
 std::string NatsError(natsStatus s) {

@@ -11,19 +11,12 @@
 namespace alipaymsg::daemon {
 namespace {
 
-// The redis: sink's library, loaded when such a sink is configured (src/base/shared_library.h).
+// The redis: sink's library, loaded when such a sink is configured (src/base/shared_library.h);
+// its SONAME and Debian package come from CMake.
 #define ALIPAYMSG_HIREDIS_FUNCTIONS(X) \
   X(redisConnectWithTimeout) X(redisCommandArgv) X(freeReplyObject) X(redisFree) X(redisSetTimeout)
-struct LibHiredis {
-  static constexpr const char* kSoname = ALIPAYMSG_HIREDIS_SONAME;  // the SONAME the headers were built for (CMake)
-  static constexpr const char* kNeededBy = "the redis: sink";
-  static constexpr const char* kPackage = ALIPAYMSG_HIREDIS_PACKAGE;  // its Debian package (CMake)
-  ALIPAYMSG_HIREDIS_FUNCTIONS(ALIPAYMSG_LIBRARY_MEMBER)
-  Status Resolve(void* handle) {
-    ALIPAYMSG_HIREDIS_FUNCTIONS(ALIPAYMSG_LIBRARY_RESOLVE)
-    return Status::Ok();
-  }
-};
+ALIPAYMSG_LIBRARY_TABLE(LibHiredis, ALIPAYMSG_HIREDIS_FUNCTIONS);
+ALIPAYMSG_LIBRARY_NAMES(LibHiredis, ALIPAYMSG_HIREDIS_SONAME, "the redis: sink", ALIPAYMSG_HIREDIS_PACKAGE);
 const LibHiredis& Hiredis() { return LazyLibrary<LibHiredis>::Get(); }
 
 // KEYS[1] the marker, KEYS[2] the stream. ARGV[1] marker TTL (s), ARGV[2] MAXLEN (0: none),

@@ -2,7 +2,7 @@
 
 namespace alipaymsg::inbox {
 
-const char* const LibPq::kSoname = ALIPAYMSG_LIBPQ_SONAME;
-const char* const LibPq::kPackage = ALIPAYMSG_LIBPQ_PACKAGE;
+// CMake: the SONAME the headers were built for, and its Debian package.
+ALIPAYMSG_LIBRARY_NAMES(LibPq, ALIPAYMSG_LIBPQ_SONAME, "the PostgreSQL inbox", ALIPAYMSG_LIBPQ_PACKAGE);
 
 }  // namespace alipaymsg::inbox

@@ -18,16 +18,7 @@ namespace alipaymsg::inbox {
   X(PQprepare) X(PQreset) X(PQresultErrorField) X(PQresultErrorMessage) X(PQresultStatus)           \
   X(PQsetNoticeProcessor) X(PQstatus) X(PQunescapeBytea)
 
-struct LibPq {
-  static const char* const kSoname;   // the SONAME the headers were built for (CMake)
-  static constexpr const char* kNeededBy = "the PostgreSQL inbox";
-  static const char* const kPackage;  // its Debian package (CMake)
-  ALIPAYMSG_LIBPQ_FUNCTIONS(ALIPAYMSG_LIBRARY_MEMBER)
-  Status Resolve(void* handle) {
-    ALIPAYMSG_LIBPQ_FUNCTIONS(ALIPAYMSG_LIBRARY_RESOLVE)
-    return Status::Ok();
-  }
-};
+ALIPAYMSG_LIBRARY_TABLE(LibPq, ALIPAYMSG_LIBPQ_FUNCTIONS);  // its names: libpq.cpp
 
 // Loads libpq on the first call (thread-safe); later calls give the same table, or the same
 // error, which names the library, its Debian package and what the loader said.

@@ -13,40 +13,16 @@ namespace alipaymsg {
 namespace {
 
 #define LIBC_FUNCTIONS(X) X(strlen) X(atoi)
-struct LibC {
-  static constexpr const char* kSoname = "libc.so.6";
-  static constexpr const char* kNeededBy = "this test";
-  static constexpr const char* kPackage = "libc6";
-  LIBC_FUNCTIONS(ALIPAYMSG_LIBRARY_MEMBER)
-  Status Resolve(void* handle) {
-    LIBC_FUNCTIONS(ALIPAYMSG_LIBRARY_RESOLVE)
-    return Status::Ok();
-  }
-};
+ALIPAYMSG_LIBRARY_TABLE(LibC, LIBC_FUNCTIONS);
+ALIPAYMSG_LIBRARY_NAMES(LibC, "libc.so.6", "this test", "libc6");
 
-struct NotInstalled {
-  static constexpr const char* kSoname = "libalipaymsg-no-such-library.so.7";
-  static constexpr const char* kNeededBy = "the frobnicator sink";
-  static constexpr const char* kPackage = "libfrobnicator7";
-  ALIPAYMSG_LIBRARY_MEMBER(strlen)
-  Status Resolve(void* handle) {
-    ALIPAYMSG_LIBRARY_RESOLVE(strlen)
-    return Status::Ok();
-  }
-};
+#define STRLEN(X) X(strlen)
+ALIPAYMSG_LIBRARY_TABLE(NotInstalled, STRLEN);
+ALIPAYMSG_LIBRARY_NAMES(NotInstalled, "libalipaymsg-no-such-library.so.7", "the frobnicator sink", "libfrobnicator7");
 
-struct WrongLibrary {
-  static constexpr const char* kSoname = "libc.so.6";
-  static constexpr const char* kNeededBy = "this test";
-  static constexpr const char* kPackage = "libc6";
-  ALIPAYMSG_LIBRARY_MEMBER(strlen)
-  ALIPAYMSG_LIBRARY_MEMBER(alipaymsg_test_function_no_library_has)
-  Status Resolve(void* handle) {
-    ALIPAYMSG_LIBRARY_RESOLVE(strlen)
-    ALIPAYMSG_LIBRARY_RESOLVE(alipaymsg_test_function_no_library_has)
-    return Status::Ok();
-  }
-};
+#define STRLEN_AND_ONE_NO_LIBRARY_HAS(X) X(strlen) X(alipaymsg_test_function_no_library_has)
+ALIPAYMSG_LIBRARY_TABLE(WrongLibrary, STRLEN_AND_ONE_NO_LIBRARY_HAS);
+ALIPAYMSG_LIBRARY_NAMES(WrongLibrary, "libc.so.6", "this test", "libc6");
 
 TEST(SharedLibraryTest, LoadsOnceAndCallsThroughTheTable) {
   Result<const LibC*> first = LazyLibrary<LibC>::Load();
