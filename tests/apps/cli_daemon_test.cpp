@@ -240,9 +240,9 @@ TEST(CliInbox, ListShowStatsReplayBesideARunningDaemon) {
   const std::string m2 = sim->AddMessage(kApp, kMiniApi, R"({"mini_app_id":"2021","version":"0.0.2"})");
   // t1 only after m1 and m2 are stored, so "most recent first" has one answer: the client verifies
   // on a pool, and messages that arrive together may be stored in either order.
-  ASSERT_TRUE(WaitUntil([&] { return sim->Stat("acked.SUCCESS") == 2; }, std::chrono::seconds(30))) << daemon->Log();
+  ASSERT_TRUE(WaitUntil([&] { return sim->Stat("acked_messages") == 2; }, std::chrono::seconds(30))) << daemon->Log();
   const std::string t1 = sim->AddMessage(kApp, kTradeApi, R"({"out_trade_no":"T1","amount":"1.00"})");
-  ASSERT_TRUE(WaitUntil([&] { return sim->Stat("acked.SUCCESS") == 3; }, std::chrono::seconds(30))) << daemon->Log();
+  ASSERT_TRUE(WaitUntil([&] { return sim->Stat("acked_messages") == 3; }, std::chrono::seconds(30))) << daemon->Log();
 
   // Inspection while the daemon holds the inbox.
   json::value stats;
@@ -409,7 +409,7 @@ TEST(CliSendInbox, MessagesArrivingOnTheSendConnectionGoToTheDaemonsInbox) {
   EXPECT_NE(r.err.find("3 message(s) for " + std::string(kApp) + " arrived on this connection: 3 stored new"),
             std::string::npos)
       << r.err;
-  EXPECT_TRUE(WaitUntil([&] { return sim->Stat("acked.SUCCESS") == 3; })) << sim->Stat("acked.SUCCESS");
+  EXPECT_TRUE(WaitUntil([&] { return sim->Stat("acked_messages") == 3; })) << sim->Stat("acked_messages");
   auto pending = RunCli({"inbox", "list", "--json", "--state", "pending", "--config", config});
   ASSERT_EQ(pending.exit_code, 0) << pending.err;
   EXPECT_EQ(ParseJson(pending).as_array().size(), 3u);

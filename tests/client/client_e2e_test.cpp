@@ -217,7 +217,7 @@ TEST_P(DeliveryTest, DeliversVerifiesStoresAcksAndDispatchesEachMessageOnce) {
   std::vector<std::string> ids;
   for (int i = 0; i < 20; ++i) ids.push_back(sim->AddMessage(kApp, kApi, Content(i)));
   ASSERT_TRUE(WaitUntil([&] { return h.AllHandled(ids); })) << h.Log();
-  ASSERT_TRUE(WaitUntil([&] { return sim->Stat("acked.SUCCESS") == 20; }));
+  ASSERT_TRUE(WaitUntil([&] { return sim->Stat("acked_messages") == 20; }));
   h.ExpectExactlyOnce(ids);
   // bizContent exactly as on the wire: the signed data text the sim sent ends with it. (The sim's
   // admin API re-serialises the posted content, e.g. 12.50 becomes 1.25E1, so compare with that.)

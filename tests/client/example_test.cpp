@@ -43,7 +43,7 @@ TEST(SpringExampleTest, SevenMsgApisEachReachTheirOwnHandler) {
   std::vector<std::string> ids;
   for (const auto& [api, what] : apis)
     ids.push_back(sim->AddMessage(kApp, api, R"({"api":")" + std::string(api) + R"("})"));
-  ASSERT_TRUE(WaitUntil([&] { return sim->Stat("acked.SUCCESS") == 7; })) << ReadFile(log);
+  ASSERT_TRUE(WaitUntil([&] { return sim->Stat("acked_messages") == 7; })) << ReadFile(log);
   ASSERT_TRUE(WaitUntil([&] {
     const std::string text = ReadFile(log);
     for (const auto& [api, what] : apis)

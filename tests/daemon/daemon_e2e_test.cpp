@@ -222,7 +222,9 @@ TEST_F(DaemonE2ETest, KeyModeDeliversEachMessageOnceToJsonl) {
     ExpectJsonlLine(by_id[ids[i]], ids[i], messages[i].first, messages[i].second);
     json::value m = sim_->Get("/messages/" + ids[i]);
     EXPECT_EQ(m.at("state"), json::value("acked")) << m;
-    EXPECT_EQ(m.at("acks").as_array().size(), 1u) << m;
+    // Each delivery answered once. (A disk stall past the simulator's 120 ms redelivery can make a
+    // second delivery, answered too: correct, so the count of deliveries is not fixed.)
+    EXPECT_EQ(m.at("acks").as_array().size(), m.at("deliveries").as_array().size()) << m;
   }
   EXPECT_EQ(sim_->Stat("acked.FAIL"), 0);
 }
@@ -237,7 +239,7 @@ TEST_F(DaemonE2ETest, CertModeOverTlsWithCaFileDeliversEachMessageOnceToJsonl) {
   auto counts = CountByMsgId(lines);
   for (const std::string& id : ids) EXPECT_EQ(counts[id], 1) << id;
   for (const auto& line : lines) ExpectJsonlLine(line, std::string(line.at("msg_id").as_string()), kApi, content);
-  EXPECT_EQ(sim_->Stat("acked.SUCCESS"), 20);
+  EXPECT_EQ(sim_->Stat("acked_messages"), 20);  // messages acked SUCCESS, redeliveries aside
   EXPECT_EQ(sim_->Stat("acked.FAIL"), 0);
 }
 
@@ -301,8 +303,10 @@ TEST_F(DaemonE2ETest, ExecSinkStdinAndEnvironmentRetryThenDoneAlwaysFailingGoesD
   auto lines = JsonlLines(jsonl_);
   ASSERT_EQ(lines.size(), 1u) << ReadFile(jsonl_);
   EXPECT_EQ(lines[0].at("msg_id"), json::value(other));
-  // Acks do not wait for sinks (ack: after-store): all five SUCCESS.
-  EXPECT_EQ(sim_->Stat("acked.SUCCESS"), 5);
+  // Acks do not wait for sinks (ack: after-store): all five SUCCESS (a slow disk may earn one a
+  // redelivery, acked SUCCESS again: messages are counted, not acks).
+  EXPECT_TRUE(WaitUntil([&] { return sim_->Stat("acked_messages") == 5; })) << sim_->Stat("acked_messages");
+  EXPECT_EQ(sim_->Stat("acked.FAIL"), 0);
   EXPECT_EQ(daemon_->Stop(), 0) << daemon_->Log();
 }
 
@@ -530,7 +534,9 @@ TEST_F(DaemonE2ETest, MetricsMatchWhatTheSimulatorReports) {
   // One sent twice.
   sim_->Fault(R"({"kind":"duplicate"})");
   const std::string doubled = sim_->AddMessage(kApp, kApi, content);
-  ASSERT_TRUE(WaitUntil([&] { return sim_->Stat("acked_messages") == 6 && sim_->Stat("acked.SUCCESS") == 7; }));
+  ASSERT_TRUE(WaitUntil([&] {
+    return sim_->Stat("acked_messages") == 6 && sim_->Get("/messages/" + doubled).at("acks").as_array().size() >= 2;
+  })) << sim_->Get("/messages/" + doubled);
   // One badly signed (answered FAIL; the simulator redelivers it correctly signed).
   sim_->Fault(R"({"kind":"bad_signature"})");
   const std::string forged = sim_->AddMessage(kApp, kApi, content);

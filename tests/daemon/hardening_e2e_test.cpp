@@ -236,7 +236,7 @@ TEST_F(HardeningE2ETest, ResultsThatFailToCommitAreRecordedOnceSpaceReturns) {
   for (int i = 0; i < 4; ++i) ids.push_back(sim->AddMessage(kApp, kApi, R"({"n":)" + std::to_string(i) + "}"));
   // All four stored, acked and in the handler's hands (it waits for the gate).
   ASSERT_TRUE(WaitUntil([&] {
-    return sim->Stat("acked.SUCCESS") == 4 && daemon->Metric("alipaymsg_inbox_messages{state=\"in_flight\"}") == 4;
+    return sim->Stat("acked_messages") == 4 && daemon->Metric("alipaymsg_inbox_messages{state=\"in_flight\"}") == 4;
   })) << daemon->Log();
 
   const std::string ballast = disk + "/ballast";
