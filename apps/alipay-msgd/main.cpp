@@ -11,6 +11,7 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <future>
@@ -19,6 +20,7 @@
 
 #include "daemon/config.h"
 #include "daemon/daemon.h"
+#include "daemon/idle_trim.h"
 
 namespace {
 
@@ -140,9 +142,16 @@ int main(int argc, char** argv) {
   Emit(alipaymsg::LogLevel::kInfo, "alipay-msgd started: instance " + (*daemon)->instance_id() + "; " + apps +
                                        "; inbox " + inbox + "; ack " + std::string(alipaymsg::AckModeName(config->ack)));
 
+  // This thread waits for signals; between them, once a second, it hands the memory a burst of
+  // traffic freed back to the system when the burst is over.
+  alipaymsg::daemon::IdleTrim idle_trim(alipaymsg::daemon::ReleaseFreedMemory);
   while (true) {
-    int sig = 0;
-    if (sigwait(&signals, &sig) != 0) continue;
+    const timespec one_second{1, 0};
+    const int sig = sigtimedwait(&signals, nullptr, &one_second);
+    if (sig < 0) {
+      if (errno == EAGAIN) idle_trim.Tick((*daemon)->ActivityCount());
+      continue;
+    }
     if (sig == SIGHUP) {
       if (!g_logging.file.empty()) {
         try {

@@ -319,6 +319,12 @@ std::vector<AppHealth> Daemon::Health() const {
   return out;
 }
 
+uint64_t Daemon::ActivityCount() const {
+  if (!assembled_.load(std::memory_order_acquire)) return 0;
+  const DispatcherStats d = receiver_->Dispatching();
+  return static_cast<uint64_t>(d.handled + d.unhandled);
+}
+
 MetricsSnapshot Daemon::Metrics() const {
   MetricsSnapshot m;
   // The label matters where several instances run; a lone SQLite daemon keeps its series unchanged

@@ -38,6 +38,9 @@ class Daemon {
   std::vector<AppHealth> Health() const;
   MetricsSnapshot Metrics() const;
   std::vector<ListenerMetrics> Listeners() const;  // the notification listener, when configured
+  // Grows with every handler call (WebSocket messages and notifications alike): how the app tells a
+  // quiet daemon from a working one (IdleTrim). Cheap: one lock, no inbox query.
+  uint64_t ActivityCount() const;
 
  private:
   Status BuildNotifyReceiver(const std::vector<std::shared_ptr<const Credentials>>& credentials);

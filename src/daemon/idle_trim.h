@@ -1,0 +1,35 @@
+// Memory back to the system when traffic stops. glibc keeps what a thread frees in that thread's
+// arena for its next allocation, so after a burst the daemon holds ~1 MB it no longer uses (eight
+// dispatch workers, two verify threads, the io and writer threads each have an arena; measured in
+// BENCHMARKS.md). An idle daemon should not look like a busy one: once the work stops, it is handed
+// back, once per burst.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+
+namespace alipaymsg::daemon {
+
+class IdleTrim {
+ public:
+  // `trim` returns the freed memory (ReleaseFreedMemory in the daemon; a counter in tests).
+  explicit IdleTrim(std::function<void()> trim) : trim_(std::move(trim)) {}
+
+  // Called at a steady interval with a count that grows with the work done (Daemon::ActivityCount).
+  // Trims at the first call that finds the count where the previous call left it, after it had
+  // moved: one interval of quiet after a burst. Start-up counts as a burst. Returns whether it
+  // trimmed.
+  bool Tick(uint64_t activity);
+
+ private:
+  std::function<void()> trim_;
+  std::optional<uint64_t> last_;
+  bool worked_since_trim_ = true;
+};
+
+// malloc_trim(0) where the C library is glibc: the free memory of every arena, not only the top of
+// the main heap, goes back to the system (madvise). Does nothing elsewhere.
+void ReleaseFreedMemory();
+
+}  // namespace alipaymsg::daemon
