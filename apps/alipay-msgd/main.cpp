@@ -97,6 +97,7 @@ int main(int argc, char** argv) {
   cli.footer(env_help);
   CLI11_PARSE(cli, argc, argv);
 
+  alipaymsg::daemon::KeepArenaTopsSmall();
   // Block the signals in every thread; one thread waits for them (sigwait) below.
   sigset_t signals;
   sigemptyset(&signals);

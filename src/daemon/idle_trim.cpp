@@ -22,4 +22,10 @@ void ReleaseFreedMemory() {
 #endif
 }
 
+void KeepArenaTopsSmall() {
+#if defined(__GLIBC__)
+  mallopt(M_TRIM_THRESHOLD, 128 * 1024);
+#endif
+}
+
 }  // namespace alipaymsg::daemon

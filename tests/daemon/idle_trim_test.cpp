@@ -81,5 +81,43 @@ TEST(IdleTrimTest, ReleasingFreedMemoryReturnsWhatAnotherThreadFreed) {
 #endif
 }
 
+// A thread fills its arena with `bytes` of 4 KiB blocks and frees them all, newest first, so that
+// they merge into the arena's top.
+void AThreadFillsAndFreesItsArena(size_t bytes) {
+  std::thread worker([bytes] {
+    std::vector<std::unique_ptr<char[]>> blocks;
+    for (size_t i = 0; i < bytes / 4096; ++i) {
+      blocks.push_back(std::make_unique<char[]>(4096));
+      std::memset(blocks.back().get(), 1, 4096);
+    }
+    while (!blocks.empty()) blocks.pop_back();
+  });
+  worker.join();
+}
+
+TEST(IdleTrimTest, KeptSmallAnArenasTopGoesBackWhenFreedWhateverLargeBlockCameBefore) {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  GTEST_SKIP() << "the sanitizer's allocator replaces glibc's arenas; the plain build runs this test";
+#elif !defined(__GLIBC__)
+  GTEST_SKIP() << "M_TRIM_THRESHOLD is glibc's; elsewhere KeepArenaTopsSmall does nothing";
+#else
+  const double base = ResidentMegabytes();
+  // glibc's default: freeing a 16 MiB block (mmapped) raises the trim threshold to 32 MiB, so the
+  // 8 MiB a thread then frees into its arena's top stay resident. This part runs first: mallopt
+  // cannot be undone.
+  {
+    auto big = std::make_unique<char[]>(16 << 20);
+    big[0] = 1;
+  }
+  AThreadFillsAndFreesItsArena(8 << 20);
+  EXPECT_GT(ResidentMegabytes() - base, 6.0) << "glibc kept no freed top: this test shows nothing here";
+  KeepArenaTopsSmall();
+  // The next thread gets the same arena (glibc hands a finished thread's arena to the next one), and
+  // its frees now give the whole top back.
+  AThreadFillsAndFreesItsArena(8 << 20);
+  EXPECT_LT(ResidentMegabytes() - base, 2.0);
+#endif
+}
+
 }  // namespace
 }  // namespace alipaymsg::daemon
