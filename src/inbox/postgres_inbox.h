@@ -214,4 +214,28 @@ class PostgresInbox final : public Inbox {
   std::atomic<int64_t> store_waiting_{0};  // StoreAsync callers blocked on a full queue
 };
 
+// The InboxTransaction that effects (a sink's rows, a handler's own) run in: the group's connection,
+// and hooks that run just before its COMMIT.
+class PgTransaction final : public InboxTransaction {
+ public:
+  PgTransaction(PgConn& conn, std::vector<PostgresInbox::BeforeCommitHook>* hooks, bool all_or_nothing = false)
+      : conn_(conn), hooks_(hooks), all_or_nothing_(all_or_nothing) {}
+  void* native() override { return conn_.handle(); }
+  std::string_view backend() const override { return "postgresql"; }
+  bool all_or_nothing() const override { return all_or_nothing_; }
+  bool BeforeCommit(const void* key, std::function<Status()> hook) override {
+    if (hooks_ == nullptr) return false;
+    for (const auto& registered : *hooks_) {
+      if (registered.key == key) return false;
+    }
+    hooks_->push_back({key, std::move(hook)});
+    return true;
+  }
+
+ private:
+  PgConn& conn_;
+  std::vector<PostgresInbox::BeforeCommitHook>* hooks_;
+  bool all_or_nothing_;
+};
+
 }  // namespace alipaymsg::inbox
