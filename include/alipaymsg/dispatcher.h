@@ -56,6 +56,9 @@ struct DispatcherOptions {
   // (doubling from initial up to max) until it commits; Stop() gives it one last try.
   std::chrono::milliseconds record_retry_initial{50};
   std::chrono::milliseconds record_retry_max{2000};
+  // A worker with nothing to run for this long exits, and the next message starts one again: a
+  // burst does not leave `threads` idle threads behind.
+  std::chrono::milliseconds worker_idle_exit{10000};
 };
 
 struct DispatcherStats {

@@ -139,8 +139,15 @@ void Dispatcher::Impl::Stop() {
     workers_stop_ = true;
   }
   worker_cv_.notify_all();
+  // Unlocked: with workers_stop_ set, no worker retires and none starts, so workers_ stays as is.
   for (auto& worker : workers_) worker.join();
   workers_.clear();
+  std::vector<std::thread> retired;
+  {
+    std::lock_guard lock(mu_);
+    retired = retired_.Take();
+  }
+  JoinAll(retired);
   {
     // Results handed to the inbox are committed (or refused, if it was closed first) before we go.
     std::unique_lock lock(mu_);
@@ -231,6 +238,13 @@ void Dispatcher::Impl::RecordAgainDue(std::unique_lock<std::mutex>& lock, bool a
 void Dispatcher::Impl::SchedulerLoop() {
   std::unique_lock lock(mu_);
   while (!stopping_) {
+    if (!retired_.empty()) {
+      std::vector<std::thread> retired = retired_.Take();
+      lock.unlock();
+      JoinAll(retired);
+      lock.lock();
+      continue;
+    }
     if (Status started = AddWorkersLocked(); !started.ok()) {
       lock.unlock();
       ReportError(started);
@@ -320,8 +334,14 @@ Status Dispatcher::Impl::AddWorkersLocked() {
 void Dispatcher::Impl::WorkerLoop() {
   std::unique_lock lock(mu_);
   while (true) {
-    worker_cv_.wait(lock, [this] { return workers_stop_ || !queue_.empty(); });
+    const bool woken = worker_cv_.wait_for(lock, options_.worker_idle_exit,
+                                           [this] { return workers_stop_ || !queue_.empty(); });
     --idle_workers_;
+    if (!woken) {  // quiet for worker_idle_exit: leave; the next message starts a worker again
+      retired_.Retire(workers_);
+      scheduler_cv_.notify_one();  // to join it
+      return;
+    }
     if (queue_.empty()) return;  // stopping, and everything accepted has run
     Task task = std::move(queue_.front());
     queue_.pop_front();

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "alipaymsg/dispatcher.h"
+#include "base/retired_threads.h"
 
 namespace alipaymsg {
 namespace dispatch {
@@ -63,7 +64,8 @@ struct Dispatcher::Impl final : StoreClaimer {
   void SchedulerLoop();
   void WorkerLoop();
   // Under mu_, after queueing: starts a worker when the queue holds more tasks than workers wait
-  // for work, up to options_.threads. Workers start on demand and stay until Stop(). An error when
+  // for work, up to options_.threads. Workers start on demand and leave after worker_idle_exit without
+  // work (the scheduler joins them), or at Stop(). An error when
   // the system refuses a thread (RLIMIT_NPROC, a pids cgroup): the scheduler reports it and tries
   // again at its next poll.
   Status AddWorkersLocked();
@@ -118,6 +120,7 @@ struct Dispatcher::Impl final : StoreClaimer {
 
   std::thread scheduler_;
   std::vector<std::thread> workers_;
+  RetiredThreads retired_;  // workers that left after worker_idle_exit; the scheduler joins them
 };
 
 }  // namespace alipaymsg

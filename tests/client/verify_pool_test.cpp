@@ -80,6 +80,29 @@ TEST(WorkPoolTest, JobsRunConcurrently) {
   EXPECT_EQ(pool.started(), 2u);
 }
 
+TEST(WorkPoolTest, IdleWorkersLeaveAndTheNextJobStartsOneAgain) {
+  WorkPool pool(2, "worker", milliseconds(50));
+  std::atomic<int> done{0};
+  pool.Submit([&] { ++done; });
+  EXPECT_TRUE(WaitUntil([&] { return done.load() == 1; }));
+  EXPECT_EQ(pool.started(), 1u);
+  // Quiet for longer than idle_exit: the worker leaves.
+  EXPECT_TRUE(WaitUntil([&] { return pool.live() == 0; }, std::chrono::seconds(10)));
+  // The next job still runs on a worker, a new one, not on the caller.
+  const auto caller = std::this_thread::get_id();
+  std::atomic<bool> on_caller{true};
+  pool.Submit([&] {
+    on_caller = std::this_thread::get_id() == caller;
+    ++done;
+  });
+  EXPECT_TRUE(WaitUntil([&] { return done.load() == 2; }));
+  EXPECT_FALSE(on_caller.load());
+  EXPECT_EQ(pool.started(), 2u);
+  EXPECT_LE(pool.live(), 1u);
+  pool.Shutdown();  // joins the one that left too
+  EXPECT_EQ(pool.live(), 0u);
+}
+
 // ---- The client with 0, 1 and 4 verify threads ----------------------------------------------------
 
 constexpr const char* kApp = "2021000000000001";

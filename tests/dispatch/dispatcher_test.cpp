@@ -156,6 +156,42 @@ TEST_F(DispatcherTest, WorkersStartOnDemandUpToTheLimitAndStopWithIt) {
       << ThreadsNamed("dispatch") << " workers and " << ThreadsNamed("dispatch-timer") << " timers left after Stop";
 }
 
+TEST_F(DispatcherTest, WorkersLeaveAfterAQuietSpellAndTheNextMessageStartsOneAgain) {
+  std::atomic<int> handled{0};
+  Router router;
+  ASSERT_TRUE(router
+                  .On("*",
+                      [&](MessageView&) {
+                        std::this_thread::sleep_for(5ms);
+                        ++handled;
+                        return HandlerOutcome::Done();
+                      })
+                  .ok());
+  options_.threads = 4;
+  options_.worker_idle_exit = 100ms;
+  options_.poll_interval = 50ms;  // the scheduler joins the ones that left at its next pass
+  Dispatcher d(*inbox_, router, options_);
+  ASSERT_TRUE(d.Start().ok());
+  std::vector<InboundMessage> batch;
+  for (int i = 0; i < 40; ++i) batch.push_back(Msg("burst" + std::to_string(i)));
+  Store(batch);
+  Settle(d);
+  EXPECT_EQ(handled.load(), 40);
+  EXPECT_GE(ThreadsNamed("dispatch"), 1);
+  // A burst does not leave its workers behind.
+  EXPECT_TRUE(testing::WaitUntil([] { return ThreadsNamed("dispatch") == 0; }, 10s))
+      << ThreadsNamed("dispatch") << " workers still there";
+  EXPECT_EQ(ThreadsNamed("dispatch-timer"), 1);
+
+  Store({Msg("after")});
+  Settle(d);
+  EXPECT_EQ(handled.load(), 41);
+  EXPECT_EQ(Get("after").state, MessageState::kDone);
+  EXPECT_EQ(inbox_->Stats()->done, 41);
+  d.Stop();
+  EXPECT_TRUE(testing::WaitUntil([] { return ThreadsNamed("dispatch") == 0; }));
+}
+
 TEST_F(DispatcherTest, RetriesWithExponentialBackoffUntilDone) {
   std::vector<int> attempts_seen;
   std::mutex mu;
