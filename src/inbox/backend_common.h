@@ -1,5 +1,6 @@
 // What both inbox backends (SQLite, PostgreSQL) share: the rejected-message audit's limits and how far
-// a prune goes, the bookkeeping behind Inbox::Health(), and the writer thread's wait for work.
+// a prune goes, the bookkeeping behind Inbox::Health(), the writer thread's wait for work and how it
+// takes a group, and how a message and a result's state are named.
 #pragma once
 
 #include <atomic>
@@ -8,13 +9,33 @@
 #include <cstdint>
 #include <deque>
 #include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
 
+#include "alipaymsg/dispatcher.h"
 #include "alipaymsg/inbox.h"
 
 namespace alipaymsg::inbox {
 
 // InvalidArgument naming the bad limit, or Ok.
 Status CheckAuditLimits(const RejectedAuditLimits& limits);
+
+// "message (app_id A, msg_id M)", as errors about one message name it.
+inline std::string MessageKey(const std::string& app_id, const std::string& msg_id) {
+  return "message (app_id " + app_id + ", msg_id " + msg_id + ")";
+}
+
+// The state column's value for a dispatch result: a retry is pending again.
+inline const char* StateOfResult(DispatchResult::Kind kind) {
+  switch (kind) {
+    case DispatchResult::Kind::kDone: return "done";
+    case DispatchResult::Kind::kRetry: return "pending";
+    case DispatchResult::Kind::kDead: return "dead";
+    case DispatchResult::Kind::kUnhandled: return "unhandled";
+  }
+  return "dead";
+}
 
 // Whether an audit of `rows` rows and `bytes` bytes is over `limits` (time to prune).
 bool AuditOverLimits(int64_t rows, int64_t bytes, const RejectedAuditLimits& limits);
@@ -43,21 +64,46 @@ class CommitHealth {
 // How often an unhealthy, idle inbox tries a small write to find out whether commits work again.
 inline constexpr auto kProbeInterval = std::chrono::milliseconds(500);
 
-// The writer thread's wait for work, under `lock` (the mutex guarding `lingering`, `queue` and
-// `closing`); false once closing and drained. Lingering completions are due (`lingering_due`) when the
-// oldest has waited `linger`, when there are `max_batch` of them, or at close; other writes go at
-// once. While `health` is unhealthy and nothing is queued for a kProbeInterval, runs `probe` (a small
-// write that finds out whether commits work again) with the lock released.
+// The writer's next group, under the lock: lingering completions first when they are due (they are
+// the older, and the group is theirs), then queued writes, up to `max_batch` of weight (a lone op
+// heavier than that still goes, alone).
+template <class Lingering, class Op>
+std::vector<Op> TakeWriteGroup(std::deque<Lingering>& lingering, std::deque<Op>& queue, bool take_lingering,
+                               int64_t max_batch) {
+  std::vector<Op> ops;
+  int64_t weight = 0;
+  while (take_lingering && !lingering.empty() && (ops.empty() || weight + lingering.front().op.weight <= max_batch)) {
+    weight += lingering.front().op.weight;
+    ops.push_back(std::move(lingering.front().op));
+    lingering.pop_front();
+  }
+  while (!queue.empty() && (ops.empty() || weight + queue.front().weight <= max_batch)) {
+    weight += queue.front().weight;
+    ops.push_back(std::move(queue.front()));
+    queue.pop_front();
+  }
+  return ops;
+}
+
+// The writer thread's wait for its next group, under `lock` (the mutex guarding `lingering`, `queue`
+// and `closing`): takes it into `group` (TakeWriteGroup); false once closing and drained. Lingering
+// completions are due when the oldest has waited `linger`, when there are `max_batch` of them, or at
+// close; other writes go at once, without the lingering ones when those are not due. While `health`
+// is unhealthy and nothing is queued for a kProbeInterval, runs `probe` (a small write that finds out
+// whether commits work again) with the lock released.
 template <class Lingering, class Op, class Probe>
-bool WaitForWrites(std::unique_lock<std::mutex>& lock, std::condition_variable& cv,
-                   const std::deque<Lingering>& lingering, const std::deque<Op>& queue, const bool& closing,
-                   int64_t max_batch, std::chrono::milliseconds linger, const CommitHealth& health,
-                   const Probe& probe, bool& lingering_due) {
+bool WaitForWriteGroup(std::unique_lock<std::mutex>& lock, std::condition_variable& cv,
+                       std::deque<Lingering>& lingering, std::deque<Op>& queue, const bool& closing,
+                       int64_t max_batch, std::chrono::milliseconds linger, const CommitHealth& health,
+                       const Probe& probe, std::vector<Op>& group) {
   while (true) {
-    lingering_due = !lingering.empty() &&
-                    (closing || static_cast<int64_t>(lingering.size()) >= max_batch ||
-                     std::chrono::steady_clock::now() >= lingering.front().since + linger);
-    if (lingering_due || !queue.empty()) return true;
+    const bool lingering_due = !lingering.empty() &&
+                               (closing || static_cast<int64_t>(lingering.size()) >= max_batch ||
+                                std::chrono::steady_clock::now() >= lingering.front().since + linger);
+    if (lingering_due || !queue.empty()) {
+      group = TakeWriteGroup(lingering, queue, lingering_due, max_batch);
+      return true;
+    }
     if (closing) return false;
     if (!lingering.empty()) {
       cv.wait_until(lock, lingering.front().since + linger);

@@ -106,7 +106,6 @@ class PostgresInbox final : public Inbox {
   Status EnsureConnected(PgConn& conn, std::chrono::steady_clock::time_point& last_attempt);
 
   void WriterLoop();
-  std::vector<WriteOp> TakeGroup(bool take_lingering);
   void CommitGroup(std::vector<WriteOp>& ops);
   // The store thread: drains store_queue_ into one statement per group (CommitStores).
   void StoreLoop();

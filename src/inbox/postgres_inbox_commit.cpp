@@ -24,12 +24,10 @@ void PostgresInbox::WriterLoop() {
     std::vector<WriteOp> ops;
     {
       std::unique_lock lock(mu_);
-      bool lingering_due = false;
-      if (!WaitForWrites(lock, work_cv_, lingering_, queue_, closing_, options_.max_batch, linger, health_,
-                         [this] { ProbeCommit(); }, lingering_due)) {
+      if (!WaitForWriteGroup(lock, work_cv_, lingering_, queue_, closing_, options_.max_batch, linger, health_,
+                             [this] { ProbeCommit(); }, ops)) {
         return;  // closing, and drained
       }
-      ops = TakeGroup(lingering_due);
     }
     CommitGroup(ops);
   }
@@ -56,23 +54,6 @@ void PostgresInbox::StoreLoop() {
     }
     space_cv_.notify_all();
   }
-}
-
-std::vector<PostgresInbox::WriteOp> PostgresInbox::TakeGroup(bool take_lingering) {
-  std::vector<WriteOp> ops;
-  int64_t weight = 0;
-  while (take_lingering && !lingering_.empty() &&
-         (ops.empty() || weight + lingering_.front().op.weight <= options_.max_batch)) {
-    weight += lingering_.front().op.weight;
-    ops.push_back(std::move(lingering_.front().op));
-    lingering_.pop_front();
-  }
-  while (!queue_.empty() && (ops.empty() || weight + queue_.front().weight <= options_.max_batch)) {
-    weight += queue_.front().weight;
-    ops.push_back(std::move(queue_.front()));
-    queue_.pop_front();
-  }
-  return ops;
 }
 
 namespace {
@@ -389,20 +370,6 @@ Status PostgresInbox::ApplyStores(PgConn& conn, std::vector<WriteOp*>& stores,
 }
 
 namespace {
-
-const char* StateOfResult(DispatchResult::Kind kind) {
-  switch (kind) {
-    case DispatchResult::Kind::kDone: return "done";
-    case DispatchResult::Kind::kRetry: return "pending";
-    case DispatchResult::Kind::kDead: return "dead";
-    case DispatchResult::Kind::kUnhandled: return "unhandled";
-  }
-  return "dead";
-}
-
-std::string MessageKey(const std::string& app_id, const std::string& msg_id) {
-  return "message (app_id " + app_id + ", msg_id " + msg_id + ")";
-}
 
 // Results recorded in one fixed-text statement (prepared once per connection): row i of the arrays
 // is one completion, fenced by the claim token this inbox got.

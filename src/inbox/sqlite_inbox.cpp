@@ -204,8 +204,7 @@ void SqliteInbox::RemoveStoreClaimer(StoreClaimer* claimer) {
 
 // ---- the writer thread ----
 
-// Lingering completions go when due (WaitForWrites), other writes at once, without the lingering ones
-// when those are not due.
+// Lingering completions go when due, other writes at once (WaitForWriteGroup).
 void SqliteInbox::WriterLoop() {
   const auto linger = std::chrono::milliseconds(options_.complete_linger_ms);
   while (true) {
@@ -213,12 +212,10 @@ void SqliteInbox::WriterLoop() {
     bool claimer_in_use = false;
     {
       std::unique_lock lock(mu_);
-      bool lingering_due = false;
-      if (!WaitForWrites(lock, work_cv_, lingering_, queue_, closing_, options_.max_batch, linger, health_,
-                         [this] { ProbeCommit(); }, lingering_due)) {
+      if (!WaitForWriteGroup(lock, work_cv_, lingering_, queue_, closing_, options_.max_batch, linger, health_,
+                             [this] { ProbeCommit(); }, ops)) {
         return;  // closing, and drained
       }
-      ops = TakeGroup(lingering_due);
       group_claimer_ = claimer_;
       claimer_in_use = claimer_busy_ = claimer_ != nullptr;
     }
@@ -241,23 +238,6 @@ void SqliteInbox::WriterLoop() {
   }
 }
 
-std::vector<SqliteInbox::WriteOp> SqliteInbox::TakeGroup(bool take_lingering) {
-  std::vector<WriteOp> ops;
-  int64_t weight = 0;
-  // Lingering ones first: they are the older, and the group is theirs.
-  while (take_lingering && !lingering_.empty() &&
-         (ops.empty() || weight + lingering_.front().op.weight <= options_.max_batch)) {
-    weight += lingering_.front().op.weight;
-    ops.push_back(std::move(lingering_.front().op));
-    lingering_.pop_front();
-  }
-  while (!queue_.empty() && (ops.empty() || weight + queue_.front().weight <= options_.max_batch)) {
-    weight += queue_.front().weight;
-    ops.push_back(std::move(queue_.front()));
-    queue_.pop_front();
-  }
-  return ops;
-}
 
 Status SqliteInbox::SetSynchronous(bool full) {
   full = full && options_.synchronous_full;

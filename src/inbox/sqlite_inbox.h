@@ -98,7 +98,6 @@ class SqliteInbox final : public Inbox {
   void QueueWrite(std::function<Status(Db&)> apply, std::function<void(const Status&)> finish,
                   bool linger = false);
   // Under mu_: moves the next group's ops out of the queues (lingering ones only when due).
-  std::vector<WriteOp> TakeGroup(bool take_lingering);
   // Runs `apply` as a write and waits for its commit. On the writer thread itself (a callback calling
   // back into the inbox) the write runs at once as its own transaction.
   Status RunWrite(std::function<Status(Db&)> apply, bool durable = true);

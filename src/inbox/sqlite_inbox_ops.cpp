@@ -32,19 +32,6 @@ class SqliteTransaction final : public InboxTransaction {
   std::vector<SqliteInbox::BeforeCommitHook>* hooks_;
 };
 
-std::string MessageKey(const std::string& app_id, const std::string& msg_id) {
-  return "message (app_id " + app_id + ", msg_id " + msg_id + ")";
-}
-
-const char* StateOfResult(DispatchResult::Kind kind) {
-  switch (kind) {
-    case DispatchResult::Kind::kDone: return "done";
-    case DispatchResult::Kind::kRetry: return "pending";
-    case DispatchResult::Kind::kDead: return "dead";
-    case DispatchResult::Kind::kUnhandled: return "unhandled";
-  }
-  return "dead";
-}
 
 // Why a conditional update on one message changed nothing: absent, or in another state.
 Status ExplainNoChange(Db& db, const std::string& app_id, const std::string& msg_id,
