@@ -64,10 +64,9 @@ struct Dispatcher::Impl final : StoreClaimer {
   void SchedulerLoop();
   void WorkerLoop();
   // Under mu_, after queueing: starts a worker when the queue holds more tasks than workers wait
-  // for work, up to options_.threads. Workers start on demand and leave after worker_idle_exit without
-  // work (the scheduler joins them), or at Stop(). An error when
-  // the system refuses a thread (RLIMIT_NPROC, a pids cgroup): the scheduler reports it and tries
-  // again at its next poll.
+  // for work, up to options_.threads. Workers start on demand and leave after worker_idle_exit
+  // without work (the scheduler joins them), or at Stop(). An error when the system refuses a
+  // thread (RLIMIT_NPROC, a pids cgroup): the scheduler reports it and tries again at its next poll.
   Status AddWorkersLocked();
   bool WorkersMissingLocked() const;
   void RunTask(Task& task);
