@@ -13,7 +13,6 @@
 #include <utility>
 #include <vector>
 
-#include "alipaymsg/dispatcher.h"
 #include "alipaymsg/inbox.h"
 
 namespace alipaymsg::inbox {
